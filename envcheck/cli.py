@@ -1,0 +1,239 @@
+"""Command line: `envcheck` (probe and judge this machine) and `envcheck judge FILE`.
+
+Exit codes: 0 ready, 1 not ready (a fail; a warn too with --strict), 2 bad usage or input.
+The report goes to stdout; with --json the JSON report goes to stdout and the human report to
+stderr. Expected failures print one line, never a traceback (--debug shows it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from envcheck import __version__
+
+
+class BadInput(click.ClickException):
+    """Bad input (a file, a value): one line, exit 2."""
+
+    exit_code = 2
+
+
+class DefaultGroup(click.Group):
+    """`envcheck [OPTIONS]` means `envcheck check [OPTIONS]`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="envcheck")
+def main() -> None:
+    """Is this GPU machine ready? Reads the NVIDIA driver, the GPUs, torch's CUDA and cuDNN, nvcc
+    and the container plumbing, and says exactly what to fix.
+
+    Run without a command to check this machine (same as `envcheck check`)."""
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every command that ends in a report."""
+
+    @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the JSON report (envcheck.report/1) on stdout; the human report goes "
+        "to stderr.",
+    )
+    @click.option(
+        "--junit",
+        "junit",
+        type=click.Path(dir_okay=False, writable=True),
+        help="Also write a JUnit XML file, one testcase per check.",
+    )
+    @click.option(
+        "--expect",
+        "expect_file",
+        type=click.Path(dir_okay=False),
+        help="TOML file of expectations (gpu_count, gpu_name, min_driver, torch, cuda, "
+        "cudnn_min, require_nvcc, arch); each becomes a check.",
+    )
+    @click.option("--strict", is_flag=True, help="Count warnings as not ready (exit 1).")
+    @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        return fn(**kwargs)
+
+    return wrapper
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value <= 0:
+        raise click.BadParameter(f"must be a positive number of seconds, got {value:g}")
+    return value
+
+
+@main.command("check")
+@click.option(
+    "--timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    callback=_positive,
+    help="Seconds each host probe (NVML, nvcc) may take.",
+)
+@click.option(
+    "--torch/--no-torch",
+    "with_torch",
+    default=True,
+    show_default=True,
+    help="Probe torch (in a child process: importing it takes seconds).",
+)
+@click.option(
+    "--torch-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    callback=_positive,
+    help="Seconds for importing torch and initialising CUDA.",
+)
+@click.option(
+    "--smoke/--no-smoke",
+    default=True,
+    show_default=True,
+    help="Run a matmul and a cuDNN convolution on each GPU against the CPU.",
+)
+@click.option(
+    "--smoke-timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    callback=_positive,
+    help="Seconds for the smoke test, on top of --torch-timeout.",
+)
+@click.option(
+    "--python",
+    "python",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Probe the torch of this interpreter (e.g. your training environment's).",
+)
+@click.option(
+    "--save-facts",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also save the raw facts (envcheck.facts/1), to judge again with `envcheck judge`.",
+)
+@output_options
+def check_cmd(
+    timeout: float,
+    with_torch: bool,
+    torch_timeout: float,
+    smoke: bool,
+    smoke_timeout: float,
+    python: str | None,
+    save_facts: str | None,
+    **out: Any,
+) -> None:
+    """Probe this machine and judge it."""
+
+    def facts() -> Any:
+        from envcheck.collect import Options, collect
+
+        collected = collect(
+            Options(
+                timeout=timeout,
+                torch=with_torch,
+                torch_timeout=torch_timeout,
+                smoke=smoke,
+                smoke_timeout=smoke_timeout,
+                python=python,
+            )
+        )
+        if save_facts:
+            from envcheck.facts import to_json
+
+            _write(save_facts, json.dumps(to_json(collected), indent=1) + "\n")
+        return collected
+
+    _report(facts, **out)
+
+
+@main.command("judge")
+@click.argument("file", type=click.Path(dir_okay=False))
+@output_options
+def judge_cmd(file: str, **out: Any) -> None:
+    """Judge saved facts (or a saved report) without probing this machine."""
+
+    def facts() -> Any:
+        from envcheck.report import InputError, load_facts
+
+        try:
+            return load_facts(file)
+        except InputError as exc:
+            raise BadInput(str(exc)) from exc
+
+    _report(facts, **out)
+
+
+def _report(
+    get_facts: Callable[[], Any],
+    as_json: bool,
+    junit: str | None,
+    expect_file: str | None,
+    strict: bool,
+    debug: bool,
+) -> None:
+    from envcheck.report import judge
+
+    try:
+        expectations = _expectations(expect_file)  # before probing: bad input fails fast
+        report = judge(get_facts(), expectations, strict)
+        _emit(report, as_json, junit)
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        raise click.ClickException(
+            f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+        ) from exc
+    sys.exit(0 if report.verdict.ready else 1)
+
+
+def _expectations(path: str | None) -> Any:
+    from envcheck import expect
+
+    if path is None:
+        return expect.Expectations()
+    try:
+        return expect.load(path)
+    except expect.ExpectError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def _emit(report: Any, as_json: bool, junit: str | None) -> None:
+    from envcheck.render import terminal
+
+    if junit:
+        from envcheck.render import junit as junit_render
+
+        _write(junit, junit_render.render(report))
+    if as_json:
+        terminal.render(report, file=sys.stderr)
+        sys.stdout.write(json.dumps(report.to_json(), indent=1) + "\n")
+    else:
+        terminal.render(report)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot write: {exc.strerror}") from exc

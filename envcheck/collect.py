@@ -1,0 +1,151 @@
+"""Run every probe, each isolated and bounded, and assemble the Facts.
+
+NVML and torch run in child processes at the same time (either can hang; torch takes seconds to
+import); nvcc, the container and the environment are read meanwhile. A probe that times out or
+crashes becomes an error in its own section, never the end of the run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envcheck import __version__
+from envcheck.facts import (
+    Container,
+    Driver,
+    ErrorKind,
+    Facts,
+    Gpu,
+    Nvcc,
+    ProbeRun,
+    Torch,
+    from_json,
+)
+from envcheck.probes import host, nvcc, subproc
+
+TORCH_SCRIPT = Path(__file__).parent / "probes" / "torch_runtime.py"
+
+
+@dataclass(frozen=True)
+class Options:
+    timeout: float = 5.0  # NVML and nvcc
+    torch: bool = True
+    torch_timeout: float = 60.0  # import, CUDA initialisation
+    smoke: bool = True
+    smoke_timeout: float = 30.0  # the smoke test, on top of torch_timeout
+    python: str | None = None  # interpreter whose torch is probed
+
+
+def collect(options: Options) -> Facts:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        nvml_future = pool.submit(
+            subproc.run, [sys.executable, "-m", "envcheck.probes.nvml"], options.timeout
+        )
+        torch_future = pool.submit(_run_torch, options) if options.torch else None
+        start = time.perf_counter()
+        nvcc_data = nvcc.probe(options.timeout)
+        nvcc_run = _run("nvcc", time.perf_counter() - start, nvcc_data.get("error"))
+        start = time.perf_counter()
+        container, env = host.container(), host.env()
+        host_run = _run("container", time.perf_counter() - start, None)
+        driver, gpus, nvml_run = _nvml_facts(nvml_future.result(), options.timeout)
+        if torch_future is None:
+            torch, torch_run = (
+                Torch(),
+                ProbeRun(name="torch", status="skipped", detail="--no-torch"),
+            )
+        else:
+            torch, torch_run = _torch_facts(torch_future.result(), options)
+    return Facts(
+        envcheck_version=__version__,
+        collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        platform=f"{platform.system()}-{platform.release()} {platform.machine()}",
+        driver=driver,
+        gpus=gpus,
+        torch=torch,
+        nvcc=from_json(Nvcc, nvcc_data, "nvcc"),
+        container=from_json(Container, container, "container"),
+        env=env,
+        probes=[nvml_run, torch_run, nvcc_run, host_run],
+    )
+
+
+def _run(name: str, seconds: float, error: str | None, timed_out: bool = False) -> ProbeRun:
+    status = "timeout" if timed_out else "error" if error else "ok"
+    return ProbeRun(name=name, seconds=round(seconds, 4), status=status, detail=error)
+
+
+def _run_torch(options: Options) -> subproc.Outcome:
+    cmd = [options.python or sys.executable, str(TORCH_SCRIPT)]
+    if options.smoke:
+        cmd.append("--smoke")
+    budget = options.torch_timeout + (options.smoke_timeout if options.smoke else 0)
+    return subproc.run(cmd, budget)
+
+
+def _nvml_facts(out: subproc.Outcome, timeout: float) -> tuple[Driver, list[Gpu], ProbeRun]:
+    data = out.data
+    driver: dict[str, Any] = dict(data.get("driver") or {})
+    gpus: list[dict[str, Any]] = list(data.get("gpus") or [])
+    stage = data.get("stage", "start-up")
+    error = out.error and f"NVML probe crashed: {out.error}"
+    if out.timed_out:
+        error = f"NVML did not answer within {timeout:g} s (stuck in {stage})"
+        if "count" in data and stage.startswith("nvmlDevice"):
+            # The driver answered; one GPU hung. Name it, and say the rest were not reached.
+            stuck = len(gpus)
+            gpus.append(
+                {
+                    "index": stuck,
+                    "error": f"{stage} did not return within {timeout:g} s",
+                    "error_kind": ErrorKind.TIMEOUT,
+                }
+            )
+            gpus += [
+                {
+                    "index": i,
+                    "error": f"not read: NVML hung on GPU {stuck} first",
+                    "error_kind": ErrorKind.TIMEOUT,
+                }
+                for i in range(stuck + 1, data["count"])
+            ]
+        else:
+            driver.update(error=error, error_kind=ErrorKind.TIMEOUT)
+    elif error and not driver.get("error"):
+        driver.update(error=error, error_kind=ErrorKind.CRASHED)
+    run = _run("nvml", out.seconds, error, out.timed_out)
+    return from_json(Driver, driver, "driver"), [from_json(Gpu, g, "gpus") for g in gpus], run
+
+
+def _torch_facts(out: subproc.Outcome, options: Options) -> tuple[Torch, ProbeRun]:
+    data = out.data
+    torch: dict[str, Any] = dict(data.get("torch") or {"python": options.python or sys.executable})
+    if "smoke" in data:
+        torch["smoke"] = list(data["smoke"])
+    stage = data.get("stage", "start-up")
+    error = out.error and f"torch probe crashed: {out.error}"
+    if out.timed_out:
+        error = f"torch probe did not finish in time (stuck in {stage})"
+        if stage.startswith("smoke test on GPU"):
+            index = int(stage.rsplit(" ", 1)[-1])
+            torch["smoke"] = [
+                *torch.get("smoke", []),
+                {
+                    "index": index,
+                    "ok": False,
+                    "error": f"did not finish within {options.smoke_timeout:g} s",
+                },
+            ]
+        elif stage != "done":
+            torch.update(error=error, error_kind=ErrorKind.TIMEOUT)
+    elif error and not torch.get("error"):
+        torch.update(error=error, error_kind=ErrorKind.CRASHED)
+    run = _run("torch", out.seconds, error, out.timed_out)
+    return from_json(Torch, torch, "torch"), run

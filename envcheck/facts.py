@@ -1,0 +1,263 @@
+"""What the probes observed, as typed, frozen, JSON-serialisable data (schema ``envcheck.facts/1``).
+
+A value that could not be read is ``None`` and, where the reason is known, the reason sits in the
+section's ``unavailable`` map (``"not supported"``, ``"no permission"``, ``"timed out"``, ...):
+consumers get simple types, and nobody loses the reason. A probe that failed as a whole carries
+``error`` (one line) and ``error_kind`` (a stable token from ``ErrorKind``) in its section.
+
+The JSON Schema shipped in ``envcheck/schemas/`` is generated from these classes
+(``python -m envcheck.schema``); a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "envcheck.facts/1"
+
+
+class ErrorKind:
+    """Stable tokens for why a probe or a GPU could not be read; remedies are keyed on them."""
+
+    LIBRARY_NOT_FOUND = "library_not_found"
+    DRIVER_NOT_LOADED = "driver_not_loaded"
+    VERSION_MISMATCH = "driver_library_mismatch"
+    NO_PERMISSION = "no_permission"
+    GPU_LOST = "gpu_lost"
+    TIMEOUT = "timeout"
+    NOT_INSTALLED = "not_installed"
+    CRASHED = "crashed"
+    OTHER = "other"
+
+    ALL = (
+        LIBRARY_NOT_FOUND,
+        DRIVER_NOT_LOADED,
+        VERSION_MISMATCH,
+        NO_PERMISSION,
+        GPU_LOST,
+        TIMEOUT,
+        NOT_INSTALLED,
+        CRASHED,
+        OTHER,
+    )
+
+
+def doc(text: str, default: Any = None, factory: Any = None) -> Any:
+    """A dataclass field carrying its documentation (it ends up in the JSON Schema)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"doc": text})
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass(frozen=True)
+class Driver:
+    """The NVIDIA driver as NVML reports it."""
+
+    version: str | None = doc("Driver version, e.g. '580.159.04'.")
+    cuda: str | None = doc("Newest CUDA version the driver supports, e.g. '13.0'.")
+    nvml_version: str | None = doc("NVML library version, e.g. '13.580.159.04'.")
+    library: str | None = doc("Path of the libnvidia-ml that was loaded, when known.")
+    error: str | None = doc("Why NVML could not be read (one line); null when it could.")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU, as NVML reports it. Fields NVML could not read are null, reason in `unavailable`."""
+
+    index: int = doc("NVML index (not affected by CUDA_VISIBLE_DEVICES).", 0)
+    name: str | None = doc("Product name, e.g. 'NVIDIA H200'.")
+    uuid: str | None = doc("GPU UUID, e.g. 'GPU-14e7c949-...'.")
+    pci_bus_id: str | None = doc("PCI bus id, e.g. '00000000:19:00.0'.")
+    compute_capability: str | None = doc("CUDA compute capability, e.g. '9.0'.")
+    memory_total_mib: int | None = doc("Total memory in MiB.")
+    memory_used_mib: int | None = doc("Used memory in MiB.")
+    mig_mode: bool | None = doc("Multi-Instance GPU mode currently enabled.")
+    ecc_enabled: bool | None = doc("ECC currently enabled.")
+    remapped_rows_pending: bool | None = doc("Row remapping pending: needs a GPU reset.")
+    remapped_rows_failed: bool | None = doc("A row remapping failed: the GPU needs service.")
+    retired_pages_pending: bool | None = doc("Page retirement pending (pre-Ampere GPUs).")
+    pcie_gen: int | None = doc("Current PCIe link generation.")
+    pcie_gen_max: int | None = doc("Maximum PCIe link generation of GPU and slot.")
+    pcie_width: int | None = doc("Current PCIe link width (lanes).")
+    pcie_width_max: int | None = doc("Maximum PCIe link width (lanes).")
+    power_limit_w: float | None = doc("Power management limit in watts.")
+    temperature_c: int | None = doc("GPU core temperature in degrees Celsius.")
+    clock_event_reasons: list[str] | None = doc(
+        "Active clock event (throttle) reasons, e.g. ['gpu_idle']; [] when none."
+    )
+    persistence_mode: bool | None = doc("Persistence mode enabled.")
+    unavailable: dict[str, str] = doc(
+        "Field name -> why it is null ('not supported', 'no permission', ...).", factory=dict
+    )
+    error: str | None = doc("Why this GPU could not be read at all (one line).")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
+class TorchDevice:
+    """A CUDA device as torch sees it (indices follow CUDA_VISIBLE_DEVICES)."""
+
+    index: int = doc("torch device index.", 0)
+    name: str | None = doc("Device name.")
+    capability: str | None = doc("Compute capability, e.g. '9.0'.")
+
+
+@dataclass(frozen=True)
+class LoadedLibrary:
+    """A shared library the torch process really mapped (from /proc/self/maps)."""
+
+    kind: str = doc("One of cudart, cudnn, cublas, nvml, cuda (the driver API).", "")
+    path: str = doc("Resolved file path.", "")
+    stub: bool = doc("True when it is the CUDA toolkit's link-time stub, not a driver.", False)
+
+
+@dataclass(frozen=True)
+class Smoke:
+    """A matmul and a cuDNN convolution on one GPU, compared with the CPU result."""
+
+    index: int = doc("torch device index.", 0)
+    ok: bool = doc("Both results matched the CPU within tolerance.", False)
+    matmul_max_err: float | None = doc("Largest relative error of the matmul against the CPU.")
+    conv_max_err: float | None = doc("Largest relative error of the convolution against the CPU.")
+    seconds: float | None = doc("Wall time of the test on this GPU.")
+    error: str | None = doc("Why the test failed to run (one line).")
+
+
+@dataclass(frozen=True)
+class Torch:
+    """torch as the probed interpreter imports it."""
+
+    python: str | None = doc("Interpreter the torch probe ran.")
+    version: str | None = doc("torch.__version__, e.g. '2.11.0+cu130'.")
+    cuda: str | None = doc("CUDA version torch was built with; null for a CPU-only build.")
+    cudnn: str | None = doc("cuDNN version loaded at run time, e.g. '9.19.0'.")
+    cudnn_compiled: str | None = doc("cuDNN version torch was compiled against.")
+    arch_list: list[str] = doc("torch.cuda.get_arch_list(), e.g. ['sm_80', 'sm_90'].", factory=list)
+    cuda_available: bool | None = doc("torch.cuda.is_available().")
+    cuda_error: str | None = doc("What torch said when CUDA was unavailable (one line).")
+    device_count: int | None = doc("torch.cuda.device_count().")
+    devices: list[TorchDevice] = doc("CUDA devices torch sees.", factory=list)
+    loaded_libraries: list[LoadedLibrary] = doc("CUDA libraries really mapped.", factory=list)
+    smoke: list[Smoke] | None = doc("Smoke test per GPU; null when not run.")
+    error: str | None = doc("Why torch could not be probed (one line).")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
+class Nvcc:
+    """The CUDA compiler, needed only to build extensions."""
+
+    path: str | None = doc("nvcc that would be used; null when none was found.")
+    found_via: str | None = doc(
+        "Where it was found: PATH, CUDA_HOME, CUDA_PATH or /usr/local/cuda."
+    )
+    version: str | None = doc("CUDA release of nvcc, e.g. '13.0'.")
+    build: str | None = doc("Full version, e.g. 'V13.0.88'.")
+    cuda_compat_libs: list[str] = doc(
+        "libcuda.so files of a CUDA forward-compatibility package found on disk.", factory=list
+    )
+    error: str | None = doc("Why nvcc could not be run (one line).")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
+class Container:
+    """Whether we run inside a container, and the GPU plumbing visible from here."""
+
+    inside: bool = doc("True inside a container.", False)
+    runtime: str | None = doc("docker, podman, kubernetes, containerd or null.")
+    evidence: list[str] = doc("What gave it away, e.g. ['/.dockerenv'].", factory=list)
+    device_nodes: list[str] = doc("/dev/nvidia* nodes present.", factory=list)
+    shm_mib: int | None = doc("Size of /dev/shm in MiB (DataLoader workers share memory there).")
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """How one probe went: lets a reader see what was slow or timed out."""
+
+    name: str = doc("Probe name.", "")
+    seconds: float = doc("Wall time.", 0.0)
+    status: str = doc("ok, error, timeout or skipped.", "ok")
+    detail: str | None = doc("One line on a non-ok status.")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the probes observed on one machine."""
+
+    schema: str = doc("Always 'envcheck.facts/1'.", SCHEMA)
+    envcheck_version: str | None = doc("gpu-envkit version that collected these facts.")
+    collected_at: str | None = doc("UTC time of collection, ISO 8601.")
+    source: str | None = doc("Where these facts came from when not probed live (e.g. a fixture).")
+    platform: str | None = doc("OS and machine, e.g. 'Linux-6.1 x86_64'.")
+    driver: Driver = doc("NVIDIA driver.", factory=Driver)
+    gpus: list[Gpu] = doc("GPUs NVML sees.", factory=list)
+    torch: Torch = doc("torch in the probed interpreter.", factory=Torch)
+    nvcc: Nvcc = doc("CUDA compiler.", factory=Nvcc)
+    container: Container = doc("Container plumbing.", factory=Container)
+    env: dict[str, str] = doc(
+        "Only the GPU-related variables that were set (never the whole environment).", factory=dict
+    )
+    probes: list[ProbeRun] = doc("How each probe went.", factory=list)
+
+
+# --- JSON conversion at the edges -----------------------------------------------------------
+
+
+def to_json(obj: Any) -> Any:
+    """Plain JSON data from facts dataclasses (and lists/dicts of them)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list | tuple):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_json(v) for k, v in obj.items()}
+    return obj
+
+
+class FactsError(ValueError):
+    """Facts JSON that does not fit the schema; the message names the path and the problem."""
+
+
+def from_json(cls: type, data: Any, path: str = "facts") -> Any:
+    """Build ``cls`` from JSON data, checking types; unknown keys are an error (typos are bugs)."""
+    if not isinstance(data, dict):
+        raise FactsError(f"{path}: expected an object, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise FactsError(f"{path}: unknown key {unknown[0]!r}")
+    kwargs = {k: _convert(hints[k], v, f"{path}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(args[0], value, path)
+    if dataclasses.is_dataclass(tp):
+        return from_json(tp, value, path)
+    if origin is list:
+        if not isinstance(value, list):
+            raise FactsError(f"{path}: expected a list, got {type(value).__name__}")
+        (item,) = typing.get_args(tp)
+        return [_convert(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise FactsError(f"{path}: expected an object, got {type(value).__name__}")
+        _, item = typing.get_args(tp)
+        return {str(k): _convert(item, v, f"{path}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (tp is int and isinstance(value, bool)) or not isinstance(value, tp):
+        raise FactsError(f"{path}: expected {tp.__name__}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,194 @@
+"""NVML probe: the driver and every GPU, read through the real pynvml.
+
+Run as ``python -m envcheck.probes.nvml``: NVML calls can block forever on a sick driver, so this
+always runs in a child process that the parent kills on timeout. Before each call that can hang it
+prints the call's name (``stage``), so a timeout names the call that never came back. Every NVML
+call goes through ``_query``, which keeps the reason a value is missing instead of a bare null.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from envcheck.facts import ErrorKind
+from envcheck.probes.subproc import emit
+from envcheck.probes.torch_runtime import mapped_libraries
+
+# NVML clock event reason bits -> our names (nvml.h, nvmlClocksEventReason*).
+CLOCK_EVENT_REASONS = {
+    0x1: "gpu_idle",
+    0x2: "applications_clocks_setting",
+    0x4: "sw_power_cap",
+    0x8: "hw_slowdown",
+    0x10: "sync_boost",
+    0x20: "sw_thermal_slowdown",
+    0x40: "hw_thermal_slowdown",
+    0x80: "hw_power_brake_slowdown",
+    0x100: "display_clock_setting",
+}
+
+
+class Unavailable(Exception):
+    """A field NVML could not give; ``reason`` is what users read."""
+
+    def __init__(self, reason: str, kind: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+def _error_kind(pynvml: Any, exc: Exception) -> str:
+    code = getattr(exc, "value", None)
+    return {
+        pynvml.NVML_ERROR_LIBRARY_NOT_FOUND: ErrorKind.LIBRARY_NOT_FOUND,
+        pynvml.NVML_ERROR_DRIVER_NOT_LOADED: ErrorKind.DRIVER_NOT_LOADED,
+        pynvml.NVML_ERROR_LIB_RM_VERSION_MISMATCH: ErrorKind.VERSION_MISMATCH,
+        pynvml.NVML_ERROR_NO_PERMISSION: ErrorKind.NO_PERMISSION,
+        pynvml.NVML_ERROR_GPU_IS_LOST: ErrorKind.GPU_LOST,
+    }.get(code, ErrorKind.OTHER)
+
+
+def _reason(pynvml: Any, exc: Exception) -> str:
+    code = getattr(exc, "value", None)
+    if code == pynvml.NVML_ERROR_NOT_SUPPORTED:
+        return "not supported"
+    if code == pynvml.NVML_ERROR_NO_PERMISSION:
+        return "no permission"
+    if code == pynvml.NVML_ERROR_FUNCTION_NOT_FOUND:
+        return "not in this driver's NVML"
+    return str(exc) or type(exc).__name__
+
+
+def _query(pynvml: Any, stage: str, fn: Any, *args: Any) -> Any:
+    """Call one NVML function; NVML errors become ``Unavailable`` with the reason kept."""
+    emit(stage=stage)
+    try:
+        return fn(*args)
+    except pynvml.NVMLError as exc:
+        raise Unavailable(_reason(pynvml, exc), _error_kind(pynvml, exc)) from exc
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _driver(pynvml: Any) -> dict[str, Any]:
+    driver: dict[str, Any] = {}
+    for key, stage, fn in (
+        ("version", "nvmlSystemGetDriverVersion", pynvml.nvmlSystemGetDriverVersion),
+        ("nvml_version", "nvmlSystemGetNVMLVersion", pynvml.nvmlSystemGetNVMLVersion),
+    ):
+        try:
+            driver[key] = _text(_query(pynvml, stage, fn))
+        except Unavailable:
+            driver[key] = None
+    try:
+        cuda = _query(
+            pynvml, "nvmlSystemGetCudaDriverVersion", pynvml.nvmlSystemGetCudaDriverVersion
+        )
+        driver["cuda"] = f"{cuda // 1000}.{cuda % 1000 // 10}"
+    except Unavailable:
+        driver["cuda"] = None
+    return driver
+
+
+def _gpu(pynvml: Any, index: int) -> dict[str, Any]:
+    """One GPU's fields. A lost GPU stops at the first query that says so."""
+    gpu: dict[str, Any] = {"index": index}
+    unavailable: dict[str, str] = {}
+    handle = _query(
+        pynvml, f"nvmlDeviceGetHandleByIndex({index})", pynvml.nvmlDeviceGetHandleByIndex, index
+    )
+
+    def read(key: str, fn: Any, convert: Any = lambda v: v, *extra: Any) -> None:
+        try:
+            gpu[key] = convert(_query(pynvml, f"{fn.__name__}({index})", fn, handle, *extra))
+        except Unavailable as exc:
+            if exc.kind == ErrorKind.GPU_LOST:
+                raise
+            gpu[key] = None
+            unavailable[key] = exc.reason
+
+    read("name", pynvml.nvmlDeviceGetName, _text)
+    read("uuid", pynvml.nvmlDeviceGetUUID, _text)
+    read("pci_bus_id", pynvml.nvmlDeviceGetPciInfo, lambda p: _text(p.busId))
+    read(
+        "compute_capability", pynvml.nvmlDeviceGetCudaComputeCapability, lambda c: f"{c[0]}.{c[1]}"
+    )
+    mib = 1024 * 1024
+    read("memory_total_mib", pynvml.nvmlDeviceGetMemoryInfo, lambda m: m.total // mib)
+    read("memory_used_mib", pynvml.nvmlDeviceGetMemoryInfo, lambda m: m.used // mib)
+    read("mig_mode", pynvml.nvmlDeviceGetMigMode, lambda m: bool(m[0]))
+    read("ecc_enabled", pynvml.nvmlDeviceGetEccMode, lambda m: bool(m[0]))
+    read("_remapped", pynvml.nvmlDeviceGetRemappedRows)
+    remapped = gpu.pop("_remapped")
+    gpu["remapped_rows_pending"] = bool(remapped[2]) if remapped else None
+    gpu["remapped_rows_failed"] = bool(remapped[3]) if remapped else None
+    if "_remapped" in unavailable:
+        reason = unavailable.pop("_remapped")
+        unavailable["remapped_rows_pending"] = unavailable["remapped_rows_failed"] = reason
+    read("retired_pages_pending", pynvml.nvmlDeviceGetRetiredPagesPendingStatus, bool)
+    read("pcie_gen", pynvml.nvmlDeviceGetCurrPcieLinkGeneration)
+    read("pcie_gen_max", pynvml.nvmlDeviceGetMaxPcieLinkGeneration)
+    read("pcie_width", pynvml.nvmlDeviceGetCurrPcieLinkWidth)
+    read("pcie_width_max", pynvml.nvmlDeviceGetMaxPcieLinkWidth)
+    read("power_limit_w", pynvml.nvmlDeviceGetPowerManagementLimit, lambda mw: mw / 1000)
+    read("temperature_c", pynvml.nvmlDeviceGetTemperature, int, pynvml.NVML_TEMPERATURE_GPU)
+    read("clock_event_reasons", pynvml.nvmlDeviceGetCurrentClocksEventReasons, _reason_names)
+    read("persistence_mode", pynvml.nvmlDeviceGetPersistenceMode, bool)
+    gpu["unavailable"] = unavailable
+    return gpu
+
+
+def _reason_names(mask: int) -> list[str]:
+    names = [name for bit, name in CLOCK_EVENT_REASONS.items() if mask & bit]
+    unknown = mask & ~sum(CLOCK_EVENT_REASONS)
+    if unknown:
+        names.append(f"unknown_0x{unknown:x}")
+    return names
+
+
+def main() -> int:
+    import pynvml
+
+    try:
+        _query(pynvml, "nvmlInit", pynvml.nvmlInit)
+    except Unavailable as exc:
+        emit(driver={"error": _init_message(exc), "error_kind": exc.kind}, gpus=[])
+        return 0
+    driver = _driver(pynvml)
+    driver["library"] = next(
+        (lib["path"] for lib in mapped_libraries() if lib["kind"] == "nvml"), None
+    )
+    emit(driver=driver)
+    try:
+        count = _query(pynvml, "nvmlDeviceGetCount", pynvml.nvmlDeviceGetCount)
+    except Unavailable as exc:
+        emit(driver={**driver, "error": f"cannot count GPUs: {exc.reason}", "error_kind": exc.kind})
+        return 0
+    emit(gpus=[], count=count)
+    for index in range(count):
+        try:
+            gpu = _gpu(pynvml, index)
+        except Unavailable as exc:
+            gpu = {"index": index, "error": exc.reason, "error_kind": exc.kind}
+        emit(gpus=[gpu])
+    emit(stage="done")
+    return 0
+
+
+def _init_message(exc: Unavailable) -> str:
+    return {
+        ErrorKind.LIBRARY_NOT_FOUND: "libnvidia-ml.so.1 not found: no NVIDIA driver installed",
+        ErrorKind.DRIVER_NOT_LOADED: "the NVIDIA kernel driver is not loaded",
+        ErrorKind.VERSION_MISMATCH: (
+            "driver/library version mismatch: the loaded kernel module is not the version of "
+            "the installed libnvidia-ml"
+        ),
+        ErrorKind.NO_PERMISSION: "no permission to open the NVIDIA device nodes",
+    }.get(exc.kind or "", f"nvmlInit failed: {exc.reason}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

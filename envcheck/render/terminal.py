@@ -1,0 +1,45 @@
+"""The doctor-style terminal report: a mark per check, the value found, the remedy under each
+non-pass, one verdict line. rich handles colour, NO_COLOR and non-TTY output."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+
+from envcheck import __version__
+from envcheck.checks import FAIL, PASS, SKIP, WARN
+from envcheck.report import Report
+
+MARKS = {PASS: ("✓", "green"), WARN: ("!", "yellow"), FAIL: ("✗", "red"), SKIP: ("-", "dim")}
+
+
+def render(report: Report, file: TextIO | None = None) -> None:
+    console = Console(file=file, highlight=False, soft_wrap=True)
+    facts = report.facts
+    where = facts.source or facts.platform or "saved facts"
+    if facts.container.inside:
+        where += f", inside a {facts.container.runtime or 'container'} container"
+    console.print(f"[bold]envcheck[/] {__version__} — {escape(where)}")
+    console.print()
+    for result in report.checks:
+        mark, colour = MARKS[result.status]
+        console.print(
+            f"[{colour}]\\[{mark}][/] [bold]{escape(result.title)}[/] "
+            f"[dim]({result.id})[/]: {escape(result.summary)}"
+        )
+        if result.remedy:
+            console.print(f"    [{colour}]→[/] {escape(result.remedy.text)}")
+            for command in result.remedy.commands:
+                console.print(f"      [cyan]$ {escape(command)}[/]")
+    slow = [p for p in facts.probes if p.status in ("timeout", "error")]
+    if slow:
+        console.print()
+        for probe in slow:
+            console.print(
+                f"[yellow]probe {probe.name} {probe.status}[/]: {escape(probe.detail or '')}"
+            )
+    console.print()
+    colour = "green" if report.verdict.ready else "red"
+    console.print(f"[bold {colour}]{escape(report.verdict.summary)}[/]")

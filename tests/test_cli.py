@@ -1,0 +1,251 @@
+"""The real `envcheck` CLI in a child process: fake NVML scenarios, judge, expectations, outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from envcheck.schema import FILES, render_all
+from tests.conftest import ROOT, run_envcheck
+
+H200 = str(ROOT / "tests" / "data" / "h200-facts.json")
+
+
+def report_of(proc) -> dict:
+    assert proc.stdout.strip(), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def checks_of(report: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in report["checks"]}
+
+
+def validate(report: dict) -> None:
+    schema = json.loads(FILES["report"].read_text())
+    jsonschema.validate(report, schema)
+
+
+def test_shipped_schemas_are_generated_from_the_classes():
+    for path, text in render_all().items():
+        assert path.read_text() == text, f"{path} is stale: run python -m envcheck.schema"
+
+
+def test_one_h100_on_r580_is_read_and_judged(fake_nvml):
+    proc = run_envcheck("--json", "--no-torch", env=fake_nvml("one_h100_r580"))
+    report = report_of(proc)
+    validate(report)
+    facts = report["facts"]
+    assert facts["driver"]["version"] == "580.95.05"
+    assert facts["driver"]["cuda"] == "13.0"
+    (gpu,) = facts["gpus"]
+    assert gpu["name"] == "NVIDIA H100 80GB HBM3"
+    assert gpu["compute_capability"] == "9.0"
+    assert gpu["memory_total_mib"] == 81559
+    assert gpu["pcie_width"] == 16 and gpu["clock_event_reasons"] == ["gpu_idle"]
+    assert gpu["unavailable"]["retired_pages_pending"] == "not supported"
+    assert gpu["retired_pages_pending"] is None
+    checks = checks_of(report)
+    assert checks["driver.present"]["status"] == "pass"
+    assert checks["gpu.pcie"]["status"] == "pass"
+    assert proc.returncode == 0
+
+
+def test_two_different_gpus(fake_nvml):
+    report = report_of(run_envcheck("--json", "--no-torch", env=fake_nvml("two_gpus")))
+    validate(report)
+    names = [g["name"] for g in report["facts"]["gpus"]]
+    assert names == ["NVIDIA H100 80GB HBM3", "Tesla V100-SXM2-32GB"]
+    assert [g["compute_capability"] for g in report["facts"]["gpus"]] == ["9.0", "7.0"]
+    assert report["facts"]["driver"]["cuda"] == "12.9"
+    assert report["facts"]["gpus"][1]["unavailable"]["remapped_rows_pending"] == "not supported"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kind", "words"),
+    [
+        ("driver_library_mismatch", "driver_library_mismatch", "version mismatch"),
+        ("driver_not_loaded", "driver_not_loaded", "not loaded"),
+    ],
+)
+def test_driver_failures_each_get_their_remedy(fake_nvml, scenario, kind, words):
+    proc = run_envcheck("--json", "--no-torch", env=fake_nvml(scenario))
+    report = report_of(proc)
+    validate(report)
+    assert report["facts"]["driver"]["error_kind"] == kind
+    check = checks_of(report)["driver.present"]
+    assert check["status"] == "fail" and words in check["summary"]
+    assert check["remedy"]["commands"]
+    assert proc.returncode == 1
+
+
+def test_a_lost_gpu_is_its_own_row_and_the_rest_still_reads(fake_nvml):
+    proc = run_envcheck("--json", "--no-torch", env=fake_nvml("gpu_lost"))
+    report = report_of(proc)
+    first, lost = report["facts"]["gpus"]
+    assert first["name"] == "NVIDIA H100 80GB HBM3" and first["error"] is None
+    assert lost["error_kind"] == "gpu_lost"
+    assert "fell off the bus" in checks_of(report)["driver.present"]["summary"]
+    assert proc.returncode == 1
+
+
+def test_degraded_gpu_warns_on_memory_pcie_and_throttle(fake_nvml):
+    proc = run_envcheck("--json", "--no-torch", env=fake_nvml("degraded"))
+    checks = checks_of(report_of(proc))
+    assert checks["gpu.memory"]["status"] == "warn"
+    assert checks["gpu.pcie"]["status"] == "warn" and "x8 of x16" in checks["gpu.pcie"]["summary"]
+    assert checks["gpu.throttle"]["status"] == "warn"
+    assert proc.returncode == 0
+    assert run_envcheck("--strict", "--no-torch", env=fake_nvml("degraded")).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("scenario", "stage"),
+    [
+        ("hang_init", "nvmlInit"),
+        ("hang_device", "(0)"),
+    ],
+)
+def test_a_hung_nvml_gives_a_complete_report_in_time(fake_nvml, scenario, stage):
+    timeout = 2.0
+    start = time.monotonic()
+    proc = run_envcheck("--json", "--no-torch", "--timeout", str(timeout), env=fake_nvml(scenario))
+    elapsed = time.monotonic() - start
+    assert elapsed < timeout + 2, f"took {elapsed:.1f} s"
+    report = report_of(proc)
+    validate(report)
+    nvml = next(p for p in report["facts"]["probes"] if p["name"] == "nvml")
+    assert nvml["status"] == "timeout" and stage in nvml["detail"]
+    check = checks_of(report)["driver.present"]
+    assert check["status"] == "fail" and stage in check["summary"]
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_cpu_torch_on_a_gpu_host_fails_with_the_pip_command(fake_nvml):
+    proc = run_envcheck("--json", env=fake_nvml("one_h100_r580"))
+    report = report_of(proc)
+    validate(report)
+    torch = report["facts"]["torch"]
+    assert torch["version"].endswith("+cpu") and torch["cuda"] is None
+    check = checks_of(report)["torch.cuda_build"]
+    assert check["status"] == "fail"
+    assert any(
+        "--index-url https://download.pytorch.org/whl/cu130" in c
+        for c in check["remedy"]["commands"]
+    )
+
+
+def test_this_machine_reports_cpu_torch_and_no_gpu(tmp_path):
+    """CI's real state: no NVIDIA driver, real CPU torch. A complete report, exit 1."""
+    env = {**os.environ, "LD_LIBRARY_PATH": str(tmp_path)}
+    proc = run_envcheck("--json", "--no-smoke", env=env)
+    report = report_of(proc)
+    validate(report)
+    facts = report["facts"]
+    if facts["driver"]["error_kind"] != "library_not_found":
+        pytest.skip("this machine has an NVIDIA driver")
+    assert facts["torch"]["version"].endswith("+cpu")
+    assert facts["torch"]["cuda"] is None and facts["torch"]["cuda_available"] is False
+    checks = checks_of(report)
+    assert checks["driver.present"]["status"] == "fail"
+    assert checks["torch.cuda_build"]["status"] == "skip"
+    assert "CPU-only build" in checks["torch.cuda_build"]["summary"]
+    assert proc.returncode == 1
+    assert "NOT ready" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_judge_h200_fixture_says_ready():
+    proc = run_envcheck("judge", H200)
+    assert proc.returncode == 0, proc.stdout
+    assert "ready" in proc.stdout and "NOT ready" not in proc.stdout
+
+
+def test_judge_a_saved_report_again(tmp_path):
+    saved = tmp_path / "report.json"
+    saved.write_text(run_envcheck("judge", H200, "--json").stdout)
+    proc = run_envcheck("judge", str(saved), "--json")
+    assert proc.returncode == 0
+    validate(report_of(proc))
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"schema": "something/9"}', "not an envcheck.facts/1"),
+        ('{"schema": "envcheck.facts/1", "gpus": [{"index": "zero"}]}', "gpus[0].index"),
+        ('{"schema": "envcheck.facts/1", "driverr": {}}', "unknown key 'driverr'"),
+    ],
+)
+def test_judge_bad_input_is_one_line_and_exit_2(tmp_path, content, words):
+    bad = tmp_path / "facts.json"
+    bad.write_text(content)
+    proc = run_envcheck("judge", str(bad))
+    assert proc.returncode == 2
+    assert words in proc.stderr and str(bad) in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_judge_missing_file_is_exit_2(tmp_path):
+    proc = run_envcheck("judge", str(tmp_path / "nope.json"))
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("gpu_count = 1\nflavour = 'x'\n", "unknown key 'flavour'"),
+        ("gpu_count = 'one'\n", "key 'gpu_count' must be an integer"),
+        ("require_nvcc = 1\n", "key 'require_nvcc' must be true or false"),
+        ("gpu_count = [\n", "not valid TOML"),
+    ],
+)
+def test_bad_expectations_are_exit_2_naming_file_and_key(tmp_path, content, words):
+    path = tmp_path / "expect.toml"
+    path.write_text(content)
+    proc = run_envcheck("judge", H200, "--expect", str(path))
+    assert proc.returncode == 2
+    assert words in proc.stderr and str(path) in proc.stderr
+
+
+def test_expectations_become_checks(tmp_path):
+    path = tmp_path / "expect.toml"
+    path.write_text('gpu_count = 2\ngpu_name = "H200"\ntorch = "2.11"\n')
+    proc = run_envcheck("judge", H200, "--expect", str(path), "--json")
+    report = report_of(proc)
+    checks = checks_of(report)
+    assert checks["expect.gpu_count"]["status"] == "fail"
+    assert checks["expect.gpu_name"]["status"] == "pass"
+    assert checks["expect.torch"]["status"] == "pass"
+    assert report["expectations"] == {"gpu_count": 2, "gpu_name": "H200", "torch": "2.11"}
+    assert proc.returncode == 1
+
+
+def test_junit_has_one_testcase_per_check(tmp_path):
+    out = tmp_path / "envcheck.xml"
+    proc = run_envcheck("judge", H200, "--junit", str(out), "--json")
+    report = report_of(proc)
+    suite = ET.parse(out).getroot()
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [c["id"] for c in report["checks"]]
+    skipped = [c.get("name") for c in cases if c.find("skipped") is not None]
+    assert skipped == [c["id"] for c in report["checks"] if c["status"] == "skip"]
+    assert suite.get("failures") == "0"
+
+
+def test_bad_option_value_is_exit_2():
+    proc = run_envcheck("--timeout", "-1")
+    assert proc.returncode == 2 and "--timeout" in proc.stderr
+
+
+def test_save_facts_then_judge_gives_the_same_checks(tmp_path, fake_nvml):
+    saved = tmp_path / "facts.json"
+    env = fake_nvml("two_gpus")
+    live = report_of(run_envcheck("--json", "--no-torch", "--save-facts", str(saved), env=env))
+    again = report_of(run_envcheck("judge", str(saved), "--json"))
+    assert live["checks"] == again["checks"]

@@ -1,0 +1,448 @@
+"""Table-driven tests of every check over facts: the real H200 (ready) and variations of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from envcheck.checks import FAIL, PASS, SKIP, WARN, run_checks
+from envcheck.expect import Expectations, parse
+from envcheck.facts import Facts, Gpu, LoadedLibrary, Smoke, TorchDevice
+from envcheck.report import judge
+from tests.conftest import ROOT, SHARED
+from tests.h200 import FIXTURE, convert
+
+
+def change(
+    facts: Facts, *, gpu: dict | None = None, gpus: list[Gpu] | None = None, **sections: dict
+) -> Facts:
+    """The facts with some fields of some sections changed (gpu= changes GPU 0)."""
+    updates = {
+        name: dataclasses.replace(getattr(facts, name), **fields)
+        for name, fields in sections.items()
+    }
+    if gpu is not None:
+        updates["gpus"] = [dataclasses.replace(facts.gpus[0], **gpu), *facts.gpus[1:]]
+    if gpus is not None:
+        updates["gpus"] = gpus
+    return dataclasses.replace(facts, **updates)
+
+
+def result(facts: Facts, check_id: str, expect: Expectations | None = None):
+    results = {r.id: r for r in run_checks(facts, expect or Expectations())}
+    return results.get(check_id)
+
+
+V100 = Gpu(index=1, name="Tesla V100-SXM2-32GB", compute_capability="7.0")
+RTX5090 = Gpu(index=0, name="NVIDIA GeForce RTX 5090", compute_capability="12.0")
+
+# (test id, check id, changes to the H200 facts, expected status, text the summary or remedy holds)
+CASES = [
+    ("h200_driver_present", "driver.present", {}, PASS, "580.159.04"),
+    (
+        "no_driver_on_host",
+        "driver.present",
+        {
+            "driver": {
+                "version": None,
+                "cuda": None,
+                "error": "x",
+                "error_kind": "library_not_found",
+            },
+            "gpus": [],
+            "container": {"inside": False, "evidence": []},
+        },
+        FAIL,
+        "ubuntu-drivers",
+    ),
+    (
+        "no_driver_in_container",
+        "driver.present",
+        {"driver": {"error": "x", "error_kind": "library_not_found"}, "gpus": []},
+        FAIL,
+        "--gpus all",
+    ),
+    (
+        "module_not_loaded",
+        "driver.present",
+        {"driver": {"error": "x", "error_kind": "driver_not_loaded"}},
+        FAIL,
+        "modprobe nvidia",
+    ),
+    (
+        "version_mismatch",
+        "driver.present",
+        {"driver": {"error": "x", "error_kind": "driver_library_mismatch"}},
+        FAIL,
+        "reboot",
+    ),
+    (
+        "nvml_hang",
+        "driver.present",
+        {
+            "driver": {
+                "error": "NVML did not answer within 2 s (stuck in nvmlInit)",
+                "error_kind": "timeout",
+            }
+        },
+        FAIL,
+        "stuck in nvmlInit",
+    ),
+    (
+        "gpu_lost",
+        "driver.present",
+        {
+            "gpus": [
+                Gpu(index=0, name="NVIDIA H200", compute_capability="9.0"),
+                Gpu(index=1, error="GPU is lost", error_kind="gpu_lost"),
+            ]
+        },
+        FAIL,
+        "fell off the bus",
+    ),
+    ("no_gpu_seen", "driver.present", {"gpus": []}, FAIL, "sees no GPU"),
+    (
+        "nvml_stub",
+        "driver.present",
+        {"driver": {"library": "/usr/local/cuda/lib64/stubs/libnvidia-ml.so"}},
+        FAIL,
+        "stub",
+    ),
+    ("driver_newer_than_runtime", "driver.cuda", {}, PASS, "≥ torch's CUDA 13.0"),
+    (
+        "minor_version_compat",
+        "driver.cuda",
+        {"torch": {"cuda": "13.2"}},
+        PASS,
+        "minor-version compatibility",
+    ),
+    (
+        "cu130_on_r575_fails",
+        "driver.cuda",
+        {"driver": {"version": "575.57.08", "cuda": "12.9"}},
+        FAIL,
+        "580.65.06",
+    ),
+    (
+        "cu130_on_r575_with_forward_compat_warns",
+        "driver.cuda",
+        {
+            "driver": {"version": "575.57.08", "cuda": "12.9"},
+            "nvcc": {"cuda_compat_libs": ["/usr/local/cuda/compat/libcuda.so.580.95.05"]},
+        },
+        WARN,
+        "forward-compatibility",
+    ),
+    ("cpu_build_no_cuda_check", "driver.cuda", {"torch": {"cuda": None}}, SKIP, "not a CUDA build"),
+    ("h200_native_kernels", "gpu.arch", {}, PASS, "sm_90"),
+    (
+        "same_major_lower_minor_runs",
+        "gpu.arch",
+        {"gpu": {"compute_capability": "8.9"}},
+        PASS,
+        "sm_86",
+    ),
+    (
+        "arch_specific_variant_does_not_carry",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_80", "sm_90a"]}, "gpu": {"compute_capability": "9.2"}},
+        FAIL,
+        "no kernel image",
+    ),
+    (
+        "ptx_only_warns",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_80", "compute_90"]}, "gpu": {"compute_capability": "10.0"}},
+        WARN,
+        "JIT",
+    ),
+    (
+        "volta_on_cu130_fails_naming_cu126",
+        "gpu.arch",
+        {"gpus": [Gpu(index=0, name="NVIDIA H200", compute_capability="9.0"), V100]},
+        FAIL,
+        "cu126",
+    ),
+    (
+        "blackwell_on_cu126_fails_naming_cu130",
+        "gpu.arch",
+        {
+            "torch": {
+                "version": "2.14.1+cu126",
+                "cuda": "12.6",
+                "arch_list": ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"],
+            },
+            "gpus": [RTX5090],
+        },
+        FAIL,
+        "whl/cu130",
+    ),
+    (
+        "blackwell_on_cuda12_driver_suggests_cu128",
+        "gpu.arch",
+        {
+            "torch": {
+                "version": "2.14.1+cu126",
+                "cuda": "12.6",
+                "arch_list": ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"],
+            },
+            "driver": {"version": "570.133.07", "cuda": "12.8"},
+            "gpus": [RTX5090],
+        },
+        FAIL,
+        "torch==2.11.0 --index-url https://download.pytorch.org/whl/cu128",
+    ),
+    ("h200_cuda_build", "torch.cuda_build", {}, PASS, "2.11.0+cu130"),
+    (
+        "cpu_wheel_on_gpu_host_fails_with_pip_command",
+        "torch.cuda_build",
+        {
+            "torch": {
+                "version": "2.13.0+cpu",
+                "cuda": None,
+                "arch_list": [],
+                "cuda_available": False,
+            }
+        },
+        FAIL,
+        "pip install torch==2.14.1 --index-url https://download.pytorch.org/whl/cu130",
+    ),
+    (
+        "cpu_wheel_without_gpu_skips",
+        "torch.cuda_build",
+        {"torch": {"version": "2.13.0+cpu", "cuda": None}, "gpus": []},
+        SKIP,
+        "CPU-only build",
+    ),
+    (
+        "torch_missing_skips",
+        "torch.cuda_build",
+        {"torch": {"version": None, "error": "x", "error_kind": "not_installed"}},
+        SKIP,
+        "not installed",
+    ),
+    (
+        "torch_broken_fails",
+        "torch.cuda_build",
+        {
+            "torch": {
+                "version": None,
+                "error": "ImportError: libcudnn.so.9",
+                "error_kind": "crashed",
+            }
+        },
+        FAIL,
+        "libcudnn",
+    ),
+    (
+        "cuda_unavailable_fails",
+        "torch.cuda_build",
+        {"torch": {"cuda_available": False, "cuda_error": "CUDA driver version is insufficient"}},
+        FAIL,
+        "insufficient",
+    ),
+    ("h200_cudnn", "cudnn.loaded", {}, PASS, "9.19.0"),
+    (
+        "cudnn_missing_fails",
+        "cudnn.loaded",
+        {"torch": {"cudnn": None}},
+        FAIL,
+        "could not be loaded",
+    ),
+    (
+        "cudnn_major_mismatch_fails",
+        "cudnn.loaded",
+        {"torch": {"cudnn": "8.9.7", "cudnn_compiled": "9.19.0"}},
+        FAIL,
+        "different major",
+    ),
+    (
+        "real_libraries_pass",
+        "torch.libraries",
+        {"torch": {"loaded_libraries": [LoadedLibrary("cudart", "/x/libcudart.so.13", False)]}},
+        PASS,
+        "libcudart",
+    ),
+    (
+        "stub_library_fails",
+        "torch.libraries",
+        {
+            "torch": {
+                "loaded_libraries": [
+                    LoadedLibrary("nvml", "/usr/local/cuda/lib64/stubs/libnvidia-ml.so", True)
+                ]
+            }
+        },
+        FAIL,
+        "stub",
+    ),
+    ("h200_nvcc_matches", "nvcc.version", {}, PASS, "matches"),
+    (
+        "nvcc_absent_skips",
+        "nvcc.version",
+        {"nvcc": {"path": None, "version": None}},
+        SKIP,
+        "not found",
+    ),
+    (
+        "nvcc_other_major_warns",
+        "nvcc.version",
+        {"nvcc": {"version": "12.4"}},
+        WARN,
+        "will not build",
+    ),
+    ("smoke_not_run_skips", "gpu.smoke", {}, SKIP, "not run"),
+    (
+        "smoke_ok_passes",
+        "gpu.smoke",
+        {"torch": {"smoke": [Smoke(0, True, 1e-7, 2e-7, 0.2)]}},
+        PASS,
+        "match the CPU",
+    ),
+    (
+        "smoke_mismatch_fails",
+        "gpu.smoke",
+        {"torch": {"smoke": [Smoke(0, False, 0.5, 1e-7, 0.2)]}},
+        FAIL,
+        "differ",
+    ),
+    (
+        "smoke_timeout_fails",
+        "gpu.smoke",
+        {"torch": {"smoke": [Smoke(0, False, error="did not finish within 30 s")]}},
+        FAIL,
+        "did not finish",
+    ),
+    ("h200_memory_clean", "gpu.memory", {}, PASS, "no pending"),
+    (
+        "remap_pending_warns",
+        "gpu.memory",
+        {"gpu": {"remapped_rows_pending": True}},
+        WARN,
+        "nvidia-smi -r -i 0",
+    ),
+    ("remap_failed_fails", "gpu.memory", {"gpu": {"remapped_rows_failed": True}}, FAIL, "RMA"),
+    (
+        "retired_pages_pending_warns",
+        "gpu.memory",
+        {"gpu": {"retired_pages_pending": True}},
+        WARN,
+        "pending",
+    ),
+    ("h200_pcie_full", "gpu.pcie", {}, PASS, "gen 5 x16"),
+    ("narrow_link_warns", "gpu.pcie", {"gpu": {"pcie_width": 8}}, WARN, "x8 of x16"),
+    ("low_gen_at_idle_passes", "gpu.pcie", {"gpu": {"pcie_gen": 1}}, PASS, "power saving"),
+    (
+        "low_gen_under_load_warns",
+        "gpu.pcie",
+        {"gpu": {"pcie_gen": 3, "clock_event_reasons": []}},
+        WARN,
+        "under load",
+    ),
+    ("idle_is_not_throttling", "gpu.throttle", {}, PASS, "no throttling"),
+    (
+        "thermal_throttle_warns",
+        "gpu.throttle",
+        {"gpu": {"clock_event_reasons": ["hw_thermal_slowdown"]}},
+        WARN,
+        "cooling",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("check_id", "changes", "status", "text"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_rule(h200_facts, check_id, changes, status, text):
+    facts = change(h200_facts, **changes)
+    found = result(facts, check_id)
+    assert found is not None, f"{check_id} gave no result"
+    shown = found.summary + (
+        " " + found.remedy.text + " " + " ".join(found.remedy.commands) if found.remedy else ""
+    )
+    assert found.status == status, shown
+    assert text in shown
+    assert (found.remedy is None) == (status in (PASS, SKIP))
+
+
+def test_every_check_has_pass_and_non_pass_cases():
+    from envcheck.checks import REGISTRY
+
+    run_checks(Facts(), Expectations())  # registers every check
+    statuses: dict[str, set[str]] = {}
+    for _, check_id, _, status, _ in CASES:
+        statuses.setdefault(check_id, set()).add(status)
+    for check_id, expect_cases in EXPECT_CASES.items():
+        statuses.setdefault(check_id, set()).update(s for _, s in expect_cases)
+    for reg in REGISTRY:
+        assert PASS in statuses.get(reg.id, set()), f"{reg.id} has no passing case"
+        assert statuses.get(reg.id, set()) - {PASS}, f"{reg.id} has no non-pass case"
+
+
+def test_h200_fixture_is_judged_ready(h200_facts):
+    report = judge(h200_facts, Expectations())
+    assert report.verdict.ready, report.verdict.summary
+    assert report.verdict.counts[FAIL] == 0 and report.verdict.counts[WARN] == 0
+
+
+def test_committed_h200_facts_match_the_shared_fixture():
+    fixture = SHARED / FIXTURE
+    if not fixture.exists():
+        pytest.skip(f"{fixture} is not beside this checkout")
+    committed = json.loads((ROOT / "tests" / "data" / "h200-facts.json").read_text())
+    assert convert(json.loads(fixture.read_text())) == committed
+
+
+def test_strict_counts_warnings(h200_facts):
+    facts = change(h200_facts, gpu={"pcie_width": 8})
+    assert judge(facts, Expectations()).verdict.ready
+    assert not judge(facts, Expectations(), strict=True).verdict.ready
+
+
+def test_a_crashing_check_becomes_a_failed_result(h200_facts):
+    facts = change(h200_facts, gpu={"compute_capability": "nine"})  # cannot be parsed
+    found = result(facts, "gpu.arch")
+    assert found.status == FAIL and "crashed" in found.summary
+    assert result(facts, "driver.present").status == PASS  # the others still ran
+
+
+EXPECT_CASES = {
+    "expect.gpu_count": [({"gpu_count": 1}, PASS), ({"gpu_count": 8}, FAIL)],
+    "expect.gpu_name": [({"gpu_name": "h200"}, PASS), ({"gpu_name": "A100"}, FAIL)],
+    "expect.min_driver": [({"min_driver": "580.65.06"}, PASS), ({"min_driver": "590.1"}, FAIL)],
+    "expect.torch": [({"torch": "2.11"}, PASS), ({"torch": "2.1"}, FAIL)],
+    "expect.cuda": [({"cuda": "13.0"}, PASS), ({"cuda": "12.6"}, FAIL)],
+    "expect.cudnn_min": [({"cudnn_min": "9.10"}, PASS), ({"cudnn_min": "9.20"}, FAIL)],
+    "expect.require_nvcc": [({"require_nvcc": True}, PASS), ({"require_nvcc": False}, FAIL)],
+    "expect.arch": [({"arch": ["sm_90", "sm_100"]}, PASS), ({"arch": ["sm_70"]}, FAIL)],
+}
+
+
+@pytest.mark.parametrize(
+    ("check_id", "data", "status"),
+    [(k, d, s) for k, cases in EXPECT_CASES.items() for d, s in cases],
+)
+def test_expectation(h200_facts, check_id, data, status):
+    found = result(h200_facts, check_id, parse(data, "test.toml"))
+    assert found is not None and found.status == status, found
+
+
+def test_unset_expectations_add_no_checks(h200_facts):
+    ids = {r.id for r in run_checks(h200_facts, Expectations())}
+    assert not any(i.startswith("expect.") for i in ids)
+
+
+def test_torch_devices_stand_in_when_nvml_has_no_gpus(h200_facts):
+    facts = change(h200_facts, gpus=[], torch={"devices": [TorchDevice(0, "Tesla V100", "7.0")]})
+    assert result(facts, "gpu.arch").status == FAIL
+
+
+def test_readme_lists_every_check_id():
+    from envcheck.checks import REGISTRY
+
+    run_checks(Facts(), Expectations())
+    readme = (ROOT / "README.md").read_text()
+    missing = [reg.id for reg in REGISTRY if f"`{reg.id}`" not in readme]
+    assert not missing, f"README.md does not document {missing}"
