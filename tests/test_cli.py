@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 
@@ -249,3 +251,13 @@ def test_save_facts_then_judge_gives_the_same_checks(tmp_path, fake_nvml):
     live = report_of(run_envcheck("--json", "--no-torch", "--save-facts", str(saved), env=env))
     again = report_of(run_envcheck("judge", str(saved), "--json"))
     assert live["checks"] == again["checks"]
+
+
+def test_python_without_torch_is_reported_not_installed(tmp_path):
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    proc = run_envcheck("--json", "--python", str(venv / "bin" / "python"))
+    report = report_of(proc)
+    torch = report["facts"]["torch"]
+    assert torch["error_kind"] == "not_installed" and torch["python"].startswith(str(venv))
+    assert checks_of(report)["torch.cuda_build"]["status"] == "skip"

@@ -20,7 +20,8 @@ def change(
 ) -> Facts:
     """The facts with some fields of some sections changed (gpu= changes GPU 0)."""
     updates = {
-        name: dataclasses.replace(getattr(facts, name), **fields)
+        # env is a plain dict: given whole; the other sections are dataclasses: changed in part
+        name: fields if name == "env" else dataclasses.replace(getattr(facts, name), **fields)
         for name, fields in sections.items()
     }
     if gpu is not None:
@@ -340,6 +341,31 @@ CASES = [
         {"gpu": {"pcie_gen": 3, "clock_event_reasons": []}},
         WARN,
         "under load",
+    ),
+    ("big_shm_passes", "container.shm", {"container": {"shm_mib": 65536}}, PASS, "65536 MiB"),
+    (
+        "docker_default_shm_warns",
+        "container.shm",
+        {"container": {"shm_mib": 64}},
+        WARN,
+        "--shm-size",
+    ),
+    (
+        "shm_outside_container_skips",
+        "container.shm",
+        {"container": {"inside": False}},
+        SKIP,
+        "not inside",
+    ),
+    (
+        "hidden_by_cuda_visible_devices",
+        "torch.cuda_build",
+        {
+            "torch": {"cuda_available": False, "cuda_error": "no CUDA GPUs are available"},
+            "env": {"CUDA_VISIBLE_DEVICES": ""},
+        },
+        FAIL,
+        "CUDA_VISIBLE_DEVICES=''",
     ),
     ("idle_is_not_throttling", "gpu.throttle", {}, PASS, "no throttling"),
     (

@@ -63,6 +63,9 @@ def cuda_build(facts: Facts, expect: Expectations) -> Finding:
         return skipped(f"torch {torch.version} is a CUDA {torch.cuda} build; no GPU here")
     if not torch.cuda_available:
         why = torch.cuda_error or "torch.cuda.is_available() is False"
+        hidden = facts.env.get("CUDA_VISIBLE_DEVICES")
+        if hidden is not None:
+            why += f" (CUDA_VISIBLE_DEVICES={hidden!r})"
         return failed(
             f"torch {torch.version} cannot use the GPUs: {why}",
             "Fix the driver first if its checks fail; in a container, start it with --gpus all; "
