@@ -126,6 +126,19 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float
     help="Probe the torch of this interpreter (e.g. your training environment's).",
 )
 @click.option(
+    "--with-workloads",
+    is_flag=True,
+    help="Also run the digits workload (x1, one repeat) and judge its validation.",
+)
+@click.option(
+    "--workload-timeout",
+    type=float,
+    default=900.0,
+    show_default=True,
+    callback=_positive,
+    help="Seconds the workload may take.",
+)
+@click.option(
     "--save-facts",
     type=click.Path(dir_okay=False, writable=True),
     help="Also save the raw facts (envcheck.facts/1), to judge again with `envcheck judge`.",
@@ -138,6 +151,8 @@ def check_cmd(
     smoke: bool,
     smoke_timeout: float,
     python: str | None,
+    with_workloads: bool,
+    workload_timeout: float,
     save_facts: str | None,
     **out: Any,
 ) -> None:
@@ -154,6 +169,8 @@ def check_cmd(
                 smoke=smoke,
                 smoke_timeout=smoke_timeout,
                 python=python,
+                workloads=with_workloads,
+                workload_timeout=workload_timeout,
             )
         )
         if save_facts:

@@ -26,9 +26,11 @@ from envcheck.facts import (
     Nvcc,
     ProbeRun,
     Torch,
+    Workload,
     from_json,
 )
 from envcheck.probes import host, nvcc, subproc
+from envcheck.probes import workload as workload_probe
 
 TORCH_SCRIPT = Path(__file__).parent / "probes" / "torch_runtime.py"
 
@@ -41,6 +43,8 @@ class Options:
     smoke: bool = True
     smoke_timeout: float = 30.0  # the smoke test, on top of torch_timeout
     python: str | None = None  # interpreter whose torch is probed
+    workloads: bool = False  # also run the digits workload (tens of seconds on a CPU)
+    workload_timeout: float = 900.0
 
 
 def collect(options: Options) -> Facts:
@@ -63,6 +67,12 @@ def collect(options: Options) -> Facts:
             )
         else:
             torch, torch_run = _torch_facts(torch_future.result(), options)
+    workloads = []
+    if options.workloads:  # after the probes: it would skew their timings and fight for cores
+        workload = workload_probe.run_digits(
+            options.python or sys.executable, options.workload_timeout
+        )
+        workloads.append(from_json(Workload, workload, "workloads"))
     return Facts(
         envcheck_version=__version__,
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -73,6 +83,7 @@ def collect(options: Options) -> Facts:
         nvcc=from_json(Nvcc, nvcc_data, "nvcc"),
         container=from_json(Container, container, "container"),
         env=env,
+        workloads=workloads,
         probes=[nvml_run, torch_run, nvcc_run, host_run],
     )
 

@@ -177,6 +177,31 @@ class Container:
 
 
 @dataclass(frozen=True)
+class WorkloadRow:
+    """One row of a workload's result, as much as a check needs."""
+
+    model: str = doc("Model name, e.g. 'skorch-fast'.", "")
+    device: str | None = doc("Where it ran, e.g. 'cuda:0' or 'cpu'.")
+    rows: int | None = doc("Training rows.")
+    fit_s: float | None = doc("Median fit time in seconds.")
+    test_accuracy: float | None = doc("Test accuracy (worst repeat).")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A workload envcheck ran (``--with-workloads``), judged by its own validation."""
+
+    name: str = doc("Workload name, e.g. 'digits'.", "")
+    command: list[str] = doc("The command that ran it.", factory=list)
+    seconds: float | None = doc("Wall time of the whole run.")
+    passed: bool | None = doc("The workload's own validation passed; null when it did not finish.")
+    failures: list[str] = doc("The validation's failures, one line each.", factory=list)
+    rows: list[WorkloadRow] = doc("Its result rows.", factory=list)
+    error: str | None = doc("Why it did not finish (one line).")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
 class ProbeRun:
     """How one probe went: lets a reader see what was slow or timed out."""
 
@@ -203,6 +228,7 @@ class Facts:
     env: dict[str, str] = doc(
         "Only the GPU-related variables that were set (never the whole environment).", factory=dict
     )
+    workloads: list[Workload] = doc("Workloads run with --with-workloads.", factory=list)
     probes: list[ProbeRun] = doc("How each probe went.", factory=list)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from envcheck.checks import FAIL, PASS, SKIP, WARN, run_checks
 from envcheck.expect import Expectations, parse
-from envcheck.facts import Facts, Gpu, LoadedLibrary, Smoke, TorchDevice
+from envcheck.facts import Facts, Gpu, LoadedLibrary, Smoke, TorchDevice, Workload, WorkloadRow
 from envcheck.report import judge
 from tests.conftest import ROOT, SHARED
 from tests.h200 import FIXTURE, convert
@@ -20,8 +20,10 @@ def change(
 ) -> Facts:
     """The facts with some fields of some sections changed (gpu= changes GPU 0)."""
     updates = {
-        # env is a plain dict: given whole; the other sections are dataclasses: changed in part
-        name: fields if name == "env" else dataclasses.replace(getattr(facts, name), **fields)
+        # env and workloads are given whole; the other sections are dataclasses, changed in part
+        name: fields
+        if name in ("env", "workloads")
+        else dataclasses.replace(getattr(facts, name), **fields)
         for name, fields in sections.items()
     }
     if gpu is not None:
@@ -366,6 +368,53 @@ CASES = [
         },
         FAIL,
         "CUDA_VISIBLE_DEVICES=''",
+    ),
+    (
+        "digits_passed",
+        "workload.digits",
+        {
+            "workloads": [
+                Workload(
+                    "digits",
+                    seconds=4.2,
+                    passed=True,
+                    rows=[WorkloadRow("skorch-fast", "cuda:0", 1257, 0.4, 0.98)],
+                )
+            ]
+        },
+        PASS,
+        "cuda:0",
+    ),
+    (
+        "digits_failed_validation",
+        "workload.digits",
+        {
+            "workloads": [
+                Workload(
+                    "digits",
+                    seconds=4.2,
+                    passed=False,
+                    failures=["skorch-fast x1: test accuracy 0.1 is below 0.95"],
+                )
+            ]
+        },
+        FAIL,
+        "below 0.95",
+    ),
+    (
+        "digits_not_installed",
+        "workload.digits",
+        {
+            "workloads": [
+                Workload(
+                    "digits",
+                    error="the workloads package is not installed",
+                    error_kind="not_installed",
+                )
+            ]
+        },
+        FAIL,
+        "Install the workloads extra",
     ),
     ("idle_is_not_throttling", "gpu.throttle", {}, PASS, "no throttling"),
     (

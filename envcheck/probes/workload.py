@@ -1,0 +1,61 @@
+"""Run a workload (``python -m workloads digits ...``) in a child process and read its result.
+
+envcheck never imports the workloads package itself: torch and skorch are heavy, and the
+workload may run under another interpreter (``--python``). Its JSON result file is read back;
+its own validation decides pass or fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from typing import Any
+
+from envcheck.facts import ErrorKind
+from envcheck.probes.subproc import run as run_probe
+
+# Small enough to finish in seconds on a CPU, large enough to prove training converges.
+DIGITS_ARGS = ["digits", "--scales", "1", "--repeats", "1", "--device", "auto"]
+
+
+def run_digits(python: str, timeout: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="envcheck-workload-") as tmp:
+        out = os.path.join(tmp, "digits.json")
+        cmd = [python, "-m", "workloads", *DIGITS_ARGS, "--json", out]
+        record: dict[str, Any] = {"name": "digits", "command": [*cmd[1:-1], "FILE"]}
+        start = time.perf_counter()
+        outcome = run_probe(cmd, timeout)
+        record["seconds"] = round(time.perf_counter() - start, 3)
+        if outcome.timed_out:
+            return {
+                **record,
+                "error": f"did not finish within {timeout:g} s",
+                "error_kind": ErrorKind.TIMEOUT,
+            }
+        try:
+            with open(out) as f:
+                result = json.load(f)
+        except (OSError, ValueError):
+            return {**record, **_why_no_result(outcome.error)}
+    validation = result.get("validation") or {}
+    return {
+        **record,
+        "passed": bool(validation.get("passed")),
+        "failures": [str(f) for f in validation.get("failures") or []],
+        "rows": [
+            {key: r.get(key) for key in ("model", "device", "rows", "fit_s", "test_accuracy")}
+            for r in result.get("records") or []
+        ],
+    }
+
+
+def _why_no_result(error: str | None) -> dict[str, str]:
+    if error and "No module named workloads" in error:
+        return {
+            "error": "the workloads package is not installed for this interpreter "
+            "(pip install 'gpu-envkit[workloads]')",
+            "error_kind": ErrorKind.NOT_INSTALLED,
+        }
+    return {"error": f"wrote no result: {error or 'no output'}", "error_kind": ErrorKind.CRASHED}
