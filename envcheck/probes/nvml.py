@@ -15,6 +15,8 @@ from envcheck.facts import ErrorKind
 from envcheck.probes.subproc import emit
 from envcheck.probes.torch_runtime import mapped_libraries
 
+MIB = 1024 * 1024
+
 # NVML clock event reason bits -> our names (nvml.h, nvmlClocksEventReason*).
 CLOCK_EVENT_REASONS = {
     0x1: "gpu_idle",
@@ -95,50 +97,63 @@ def _driver(pynvml: Any) -> dict[str, Any]:
 
 def _gpu(pynvml: Any, index: int) -> dict[str, Any]:
     """One GPU's fields. A lost GPU stops at the first query that says so."""
-    gpu: dict[str, Any] = {"index": index}
     unavailable: dict[str, str] = {}
     handle = _query(
         pynvml, f"nvmlDeviceGetHandleByIndex({index})", pynvml.nvmlDeviceGetHandleByIndex, index
     )
 
-    def read(key: str, fn: Any, convert: Any = lambda v: v, *extra: Any) -> None:
+    def raw(fields: tuple[str, ...], fn: Any, *extra: Any) -> Any:
+        """The NVML value, or None with the reason recorded for every field it feeds."""
         try:
-            gpu[key] = convert(_query(pynvml, f"{fn.__name__}({index})", fn, handle, *extra))
+            return _query(pynvml, f"{fn.__name__}({index})", fn, handle, *extra)
         except Unavailable as exc:
             if exc.kind == ErrorKind.GPU_LOST:
                 raise
-            gpu[key] = None
-            unavailable[key] = exc.reason
+            unavailable.update(dict.fromkeys(fields, exc.reason))
+            return None
 
-    read("name", pynvml.nvmlDeviceGetName, _text)
-    read("uuid", pynvml.nvmlDeviceGetUUID, _text)
-    read("pci_bus_id", pynvml.nvmlDeviceGetPciInfo, lambda p: _text(p.busId))
-    read(
-        "compute_capability", pynvml.nvmlDeviceGetCudaComputeCapability, lambda c: f"{c[0]}.{c[1]}"
+    def one(field: str, fn: Any, convert: Any = lambda v: v, *extra: Any) -> Any:
+        value = raw((field,), fn, *extra)
+        return None if value is None else convert(value)
+
+    memory = raw(("memory_total_mib", "memory_used_mib"), pynvml.nvmlDeviceGetMemoryInfo)
+    remapped = raw(
+        ("remapped_rows_pending", "remapped_rows_failed"), pynvml.nvmlDeviceGetRemappedRows
     )
-    mib = 1024 * 1024
-    read("memory_total_mib", pynvml.nvmlDeviceGetMemoryInfo, lambda m: m.total // mib)
-    read("memory_used_mib", pynvml.nvmlDeviceGetMemoryInfo, lambda m: m.used // mib)
-    read("mig_mode", pynvml.nvmlDeviceGetMigMode, lambda m: bool(m[0]))
-    read("ecc_enabled", pynvml.nvmlDeviceGetEccMode, lambda m: bool(m[0]))
-    read("_remapped", pynvml.nvmlDeviceGetRemappedRows)
-    remapped = gpu.pop("_remapped")
-    gpu["remapped_rows_pending"] = bool(remapped[2]) if remapped else None
-    gpu["remapped_rows_failed"] = bool(remapped[3]) if remapped else None
-    if "_remapped" in unavailable:
-        reason = unavailable.pop("_remapped")
-        unavailable["remapped_rows_pending"] = unavailable["remapped_rows_failed"] = reason
-    read("retired_pages_pending", pynvml.nvmlDeviceGetRetiredPagesPendingStatus, bool)
-    read("pcie_gen", pynvml.nvmlDeviceGetCurrPcieLinkGeneration)
-    read("pcie_gen_max", pynvml.nvmlDeviceGetMaxPcieLinkGeneration)
-    read("pcie_width", pynvml.nvmlDeviceGetCurrPcieLinkWidth)
-    read("pcie_width_max", pynvml.nvmlDeviceGetMaxPcieLinkWidth)
-    read("power_limit_w", pynvml.nvmlDeviceGetPowerManagementLimit, lambda mw: mw / 1000)
-    read("temperature_c", pynvml.nvmlDeviceGetTemperature, int, pynvml.NVML_TEMPERATURE_GPU)
-    read("clock_event_reasons", pynvml.nvmlDeviceGetCurrentClocksEventReasons, _reason_names)
-    read("persistence_mode", pynvml.nvmlDeviceGetPersistenceMode, bool)
-    gpu["unavailable"] = unavailable
-    return gpu
+    gpu = {
+        "index": index,
+        "name": one("name", pynvml.nvmlDeviceGetName, _text),
+        "uuid": one("uuid", pynvml.nvmlDeviceGetUUID, _text),
+        "pci_bus_id": one("pci_bus_id", pynvml.nvmlDeviceGetPciInfo, lambda p: _text(p.busId)),
+        "compute_capability": one(
+            "compute_capability", pynvml.nvmlDeviceGetCudaComputeCapability, "{0[0]}.{0[1]}".format
+        ),
+        "memory_total_mib": None if memory is None else memory.total // MIB,
+        "memory_used_mib": None if memory is None else memory.used // MIB,
+        "mig_mode": one("mig_mode", pynvml.nvmlDeviceGetMigMode, lambda m: bool(m[0])),
+        "ecc_enabled": one("ecc_enabled", pynvml.nvmlDeviceGetEccMode, lambda m: bool(m[0])),
+        # (corrected, uncorrected, pending, failure)
+        "remapped_rows_pending": None if remapped is None else bool(remapped[2]),
+        "remapped_rows_failed": None if remapped is None else bool(remapped[3]),
+        "retired_pages_pending": one(
+            "retired_pages_pending", pynvml.nvmlDeviceGetRetiredPagesPendingStatus, bool
+        ),
+        "pcie_gen": one("pcie_gen", pynvml.nvmlDeviceGetCurrPcieLinkGeneration),
+        "pcie_gen_max": one("pcie_gen_max", pynvml.nvmlDeviceGetMaxPcieLinkGeneration),
+        "pcie_width": one("pcie_width", pynvml.nvmlDeviceGetCurrPcieLinkWidth),
+        "pcie_width_max": one("pcie_width_max", pynvml.nvmlDeviceGetMaxPcieLinkWidth),
+        "power_limit_w": one(
+            "power_limit_w", pynvml.nvmlDeviceGetPowerManagementLimit, lambda mw: mw / 1000
+        ),
+        "temperature_c": one(
+            "temperature_c", pynvml.nvmlDeviceGetTemperature, int, pynvml.NVML_TEMPERATURE_GPU
+        ),
+        "clock_event_reasons": one(
+            "clock_event_reasons", pynvml.nvmlDeviceGetCurrentClocksEventReasons, _reason_names
+        ),
+        "persistence_mode": one("persistence_mode", pynvml.nvmlDeviceGetPersistenceMode, bool),
+    }
+    return {**gpu, "unavailable": unavailable}
 
 
 def _reason_names(mask: int) -> list[str]:
