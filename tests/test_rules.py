@@ -521,3 +521,13 @@ def test_readme_lists_every_check_id():
     readme = (ROOT / "README.md").read_text()
     missing = [reg.id for reg in REGISTRY if f"`{reg.id}`" not in readme]
     assert not missing, f"README.md does not document {missing}"
+
+
+def test_every_expectation_key_has_a_type_and_a_check():
+    from envcheck.checks.expected import EXPECTATIONS
+    from envcheck.expect import _TYPES
+
+    keys = [f.name for f in dataclasses.fields(Expectations)]
+    assert list(_TYPES) == keys
+    assert list(EXPECTATIONS) == keys
+    assert set(EXPECT_CASES) == {f"expect.{k}" for k in keys}

@@ -1,11 +1,20 @@
-"""Expectations (``--expect FILE.toml``): each key that is set becomes a check of its own."""
+"""Expectations (``--expect FILE.toml``): each key that is set becomes a check of its own.
+
+Each entry below compares one expectation with the facts and says (holds, what was expected,
+what was found); the loop at the end registers it as ``expect.<key>``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from envcheck.checks import Finding, check, failed, passed
 from envcheck.compat import version_tuple
 from envcheck.expect import Expectations
 from envcheck.facts import Facts
+
+Comparison = tuple[bool, str, str]
 
 
 def _versions_match(have: str, want: str) -> bool:
@@ -13,91 +22,82 @@ def _versions_match(have: str, want: str) -> bool:
     return have == want or have.startswith((want + ".", want + "+"))
 
 
-def _expect(ok: bool, want: str, got: str) -> Finding:
-    if ok:
-        return passed(f"{got} (expected {want})")
-    return failed(
-        f"expected {want}, found {got}",
-        "This machine or image is not the one the onboarding script expects.",
-    )
+def _at_least(have: str | None, want: str) -> bool:
+    return have is not None and version_tuple(have) >= version_tuple(want)
 
 
-@check("expect.gpu_count", "Expected number of GPUs")
-def gpu_count(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.gpu_count is None:
-        return None
-    return _expect(
-        len(facts.gpus) == expect.gpu_count,
-        f"{expect.gpu_count} GPU(s)",
-        f"{len(facts.gpus)} GPU(s)",
-    )
+def _gpu_count(facts: Facts, want: int) -> Comparison:
+    return len(facts.gpus) == want, f"{want} GPU(s)", f"{len(facts.gpus)} GPU(s)"
 
 
-@check("expect.gpu_name", "Expected GPU model")
-def gpu_name(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.gpu_name is None:
-        return None
+def _gpu_name(facts: Facts, want: str) -> Comparison:
     names = [g.name or "?" for g in facts.gpus]
-    ok = bool(names) and all(expect.gpu_name.lower() in n.lower() for n in names)
-    return _expect(ok, f"every GPU named like {expect.gpu_name!r}", ", ".join(names) or "no GPU")
+    ok = bool(names) and all(want.lower() in n.lower() for n in names)
+    return ok, f"every GPU named like {want!r}", ", ".join(names) or "no GPU"
 
 
-@check("expect.min_driver", "Expected minimum driver")
-def min_driver(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.min_driver is None:
-        return None
+def _min_driver(facts: Facts, want: str) -> Comparison:
     have = facts.driver.version
-    ok = have is not None and version_tuple(have) >= version_tuple(expect.min_driver)
-    return _expect(ok, f"driver ≥ {expect.min_driver}", f"driver {have or 'none'}")
+    return _at_least(have, want), f"driver ≥ {want}", f"driver {have or 'none'}"
 
 
-@check("expect.torch", "Expected torch version")
-def torch_version(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.torch is None:
-        return None
+def _torch(facts: Facts, want: str) -> Comparison:
     have = facts.torch.version
-    ok = have is not None and _versions_match(have, expect.torch)
-    return _expect(ok, f"torch {expect.torch}", f"torch {have or 'not importable'}")
+    ok = have is not None and _versions_match(have, want)
+    return ok, f"torch {want}", f"torch {have or 'not importable'}"
 
 
-@check("expect.cuda", "Expected CUDA build of torch")
-def cuda(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.cuda is None:
-        return None
+def _cuda(facts: Facts, want: str) -> Comparison:
     have = facts.torch.cuda
-    ok = have is not None and _versions_match(have, expect.cuda)
-    return _expect(ok, f"CUDA {expect.cuda}", f"CUDA {have or 'none (CPU build)'}")
+    ok = have is not None and _versions_match(have, want)
+    return ok, f"CUDA {want}", f"CUDA {have or 'none (CPU build)'}"
 
 
-@check("expect.cudnn_min", "Expected minimum cuDNN")
-def cudnn_min(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.cudnn_min is None:
-        return None
+def _cudnn_min(facts: Facts, want: str) -> Comparison:
     have = facts.torch.cudnn
-    ok = have is not None and version_tuple(have) >= version_tuple(expect.cudnn_min)
-    return _expect(ok, f"cuDNN ≥ {expect.cudnn_min}", f"cuDNN {have or 'not loaded'}")
+    return _at_least(have, want), f"cuDNN ≥ {want}", f"cuDNN {have or 'not loaded'}"
 
 
-@check("expect.require_nvcc", "Expected nvcc")
-def require_nvcc(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.require_nvcc is None:
-        return None
-    have = facts.nvcc.version is not None
-    return _expect(
-        have == expect.require_nvcc,
-        "nvcc present" if expect.require_nvcc else "no nvcc",
-        f"nvcc {facts.nvcc.version} at {facts.nvcc.path}" if have else "no nvcc",
-    )
+def _require_nvcc(facts: Facts, want: bool) -> Comparison:
+    nvcc = facts.nvcc
+    have = nvcc.version is not None
+    found = f"nvcc {nvcc.version} at {nvcc.path}" if have else "no nvcc"
+    return have == want, "nvcc present" if want else "no nvcc", found
 
 
-@check("expect.arch", "Expected GPU architectures in torch")
-def arch(facts: Facts, expect: Expectations) -> Finding | None:
-    if expect.arch is None:
-        return None
+def _arch(facts: Facts, want: tuple[str, ...]) -> Comparison:
     have = facts.torch.arch_list
-    missing = [a for a in expect.arch if a not in have]
-    return _expect(
-        not missing,
-        "arch list with " + " ".join(expect.arch),
-        "arch list " + (" ".join(have) or "empty"),
-    )
+    ok = all(a in have for a in want)
+    return ok, "arch list with " + " ".join(want), "arch list " + (" ".join(have) or "empty")
+
+
+EXPECTATIONS: dict[str, tuple[str, Callable[[Facts, Any], Comparison]]] = {
+    "gpu_count": ("Expected number of GPUs", _gpu_count),
+    "gpu_name": ("Expected GPU model", _gpu_name),
+    "min_driver": ("Expected minimum driver", _min_driver),
+    "torch": ("Expected torch version", _torch),
+    "cuda": ("Expected CUDA build of torch", _cuda),
+    "cudnn_min": ("Expected minimum cuDNN", _cudnn_min),
+    "require_nvcc": ("Expected nvcc", _require_nvcc),
+    "arch": ("Expected GPU architectures in torch", _arch),
+}
+
+
+def _register(key: str, title: str, compare: Callable[[Facts, Any], Comparison]) -> None:
+    def expectation(facts: Facts, expect: Expectations) -> Finding | None:
+        want = getattr(expect, key)
+        if want is None:
+            return None  # not set: no line in the report
+        ok, wanted, found = compare(facts, want)
+        if ok:
+            return passed(f"{found} (expected {wanted})")
+        return failed(
+            f"expected {wanted}, found {found}",
+            "This machine or image is not the one the onboarding script expects.",
+        )
+
+    check(f"expect.{key}", title)(expectation)
+
+
+for _key, (_title, _compare) in EXPECTATIONS.items():
+    _register(_key, _title, _compare)
