@@ -60,6 +60,22 @@ def failed(summary: str, remedy: str, *commands: str) -> Finding:
     return Finding(FAIL, summary, Remedy(remedy, tuple(commands)))
 
 
+def without_cuda_torch(facts: Facts) -> Finding | None:
+    """A skip saying precisely why there is no CUDA torch to judge, or None when there is one."""
+    from envcheck.facts import ErrorKind
+
+    torch = facts.torch
+    if torch.cuda:
+        return None
+    if torch.error_kind == ErrorKind.NOT_INSTALLED:
+        return skipped(f"torch is not installed for {torch.python}")
+    if torch.error:
+        return skipped("torch could not be probed (see torch.cuda_build)")
+    if not torch.version:
+        return skipped("torch was not probed")
+    return skipped(f"torch {torch.version} is not a CUDA build")
+
+
 CheckFn = Callable[["Facts", "Expectations"], "Finding | None"]
 
 

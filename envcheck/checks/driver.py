@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcheck import compat
-from envcheck.checks import Finding, check, failed, passed, skipped, warned
+from envcheck.checks import Finding, check, failed, passed, skipped, warned, without_cuda_torch
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts, Gpu
 
@@ -124,9 +124,10 @@ def driver_cuda(facts: Facts, expect: Expectations) -> Finding:
     PTX newer than the driver cannot be JIT-compiled. Older major: fails, unless a CUDA
     forward-compatibility package is installed (datacenter GPUs only).
     """
+    no_torch = without_cuda_torch(facts)
+    if no_torch:
+        return no_torch
     runtime, driver = facts.torch.cuda, facts.driver
-    if not runtime:
-        return skipped("torch is not a CUDA build here")
     if not driver.cuda:
         return skipped("no driver to compare with")
     have, need = compat.version_tuple(driver.cuda), compat.version_tuple(runtime)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcheck import compat
-from envcheck.checks import Finding, check, failed, passed, skipped, warned
+from envcheck.checks import Finding, check, failed, passed, skipped, warned, without_cuda_torch
 from envcheck.checks.driver import STUB_REMEDY, gpu_label
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts
@@ -83,8 +83,11 @@ def arch(facts: Facts, expect: Expectations) -> Finding:
     with "no kernel image is available for execution on the device".
     """
     torch = facts.torch
-    if not torch.cuda or not torch.arch_list:
-        return skipped("torch is not a CUDA build here")
+    no_torch = without_cuda_torch(facts)
+    if no_torch:
+        return no_torch
+    if not torch.arch_list:
+        return skipped(f"torch {torch.version} reported no architecture list")
     gpus = _capabilities(facts)
     if not gpus:
         return skipped("no GPU to check")
@@ -119,9 +122,10 @@ def arch(facts: Facts, expect: Expectations) -> Finding:
 @check("cudnn.loaded", "cuDNN loads and matches torch")
 def cudnn(facts: Facts, expect: Expectations) -> Finding:
     """cuDNN is loaded at run time and its major version is the one torch was compiled against."""
+    no_torch = without_cuda_torch(facts)
+    if no_torch:
+        return no_torch
     torch = facts.torch
-    if not torch.cuda:
-        return skipped("torch is not a CUDA build here")
     if not torch.cudnn:
         return failed(
             f"cuDNN could not be loaded by torch {torch.version}",
