@@ -34,6 +34,8 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	mkdir -p out
 	$(BIN)/python benchmarks/envcheck_latency.py
+	$(BIN)/python -m workloads digits --json out/digits.json --plot out/digits.png
+	$(BIN)/python benchmarks/digits_speed.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -261,3 +261,16 @@ def test_python_without_torch_is_reported_not_installed(tmp_path):
     torch = report["facts"]["torch"]
     assert torch["error_kind"] == "not_installed" and torch["python"].startswith(str(venv))
     assert checks_of(report)["torch.cuda_build"]["status"] == "skip"
+
+
+def test_with_workloads_runs_digits_and_judges_it(tmp_path):
+    env = {**os.environ, "LD_LIBRARY_PATH": str(tmp_path)}
+    proc = run_envcheck("--json", "--no-smoke", "--with-workloads", env=env, timeout=600)
+    report = report_of(proc)
+    validate(report)
+    (run,) = report["facts"]["workloads"]
+    assert run["name"] == "digits" and run["error"] is None
+    assert run["passed"] is True and run["rows"]
+    assert all(r["device"] == "cpu" for r in run["rows"] if r["model"].startswith("skorch"))
+    check = checks_of(report)["workload.digits"]
+    assert check["status"] == "pass" and "rows trained on cpu" in check["summary"]

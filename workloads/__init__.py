@@ -1,0 +1,12 @@
+"""Workloads that prove a GPU stack computes, fast and correctly.
+
+Deliberately light: importing the package must not import torch, skorch or scikit-learn, so
+that tools (envcheck, the CLI's ``--help``) can find it without paying for them. The heavy
+modules are imported by the code that runs a workload.
+"""
+
+__all__ = ["DIGITS_SCHEMA"]
+
+# The version tag of the digits result envelope; bump it (and ship a new schema file) whenever
+# a field changes meaning or disappears, never for additions that readers may ignore.
+DIGITS_SCHEMA = "workloads.digits/1"

@@ -1,0 +1,194 @@
+"""``workloads``: run a workload, print its table, write its JSON, exit 0 pass / 1 fail / 2 usage.
+
+Thin on purpose: parsing and output here, everything else in the runner. Heavy imports (torch,
+skorch, scikit-learn) happen inside the command, so ``--help`` and usage errors stay instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from workloads.models import MODEL_NAMES, MODELS
+
+
+def _parse_scales(ctx, param, value: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        scales = tuple(int(p) for p in parts)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of integers, e.g. 1,10,100"
+        ) from None
+    if any(s < 1 for s in scales):
+        raise click.BadParameter(f"scales must be positive integers, got {value!r}")
+    if len(set(scales)) != len(scales):
+        raise click.BadParameter(f"a scale is repeated in {value!r}")
+    return scales
+
+
+def _parse_models(ctx, param, value: str) -> tuple[str, ...]:
+    if value.strip() == "all":
+        return MODEL_NAMES
+    names = tuple(m.strip() for m in value.split(",") if m.strip())
+    if not names:
+        raise click.BadParameter("give at least one model, or 'all'")
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        raise click.BadParameter(f"unknown model {unknown[0]!r} (known: {', '.join(MODEL_NAMES)})")
+    if len(set(names)) != len(names):
+        raise click.BadParameter(f"a model is repeated in {value!r}")
+    return names
+
+
+def _check_output(ctx, param, value: str | None) -> str | None:
+    if value is None or value == "-":
+        return value
+    path = Path(value)
+    if param.name == "plot" and path.suffix.lower() != ".png":
+        raise click.BadParameter(f"the plot is written as PNG; give a .png file, not {value!r}")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"folder {str(path.parent)!r} does not exist")
+    return value
+
+
+_MODELS_HELP = "\n".join(f"  {name:<17} {spec.summary}" for name, spec in MODELS.items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Workloads that prove a GPU machine computes, fast and correctly."""
+
+
+@main.command(
+    epilog="\b\nModels (comma-separated for --models, default all):\n"
+    + _MODELS_HELP
+    + "\n\n\bExit status: 0 validation passed, 1 validation failed, 2 bad options."
+)
+@click.option(
+    "--scales",
+    default="1,10,100",
+    show_default=True,
+    callback=_parse_scales,
+    help="How many times to tile the 1,257-row training set, comma-separated.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cuda", "cpu"]),
+    default="auto",
+    show_default=True,
+    help="Where the torch rows run (scikit-learn rows always run on the CPU).",
+)
+@click.option(
+    "--models",
+    default="all",
+    show_default=True,
+    callback=_parse_models,
+    help="Rows to run, comma-separated (see the list below).",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Fits per row; times are medians.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Epochs for the neural-net rows.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="CPU threads for torch and BLAS (pinned and recorded). Default: all usable cores.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option(
+    "--json",
+    "json_path",
+    metavar="FILE",
+    default=None,
+    callback=_check_output,
+    help="Write the result (schema workloads.digits/1) to FILE; '-' for stdout.",
+)
+@click.option(
+    "--plot",
+    metavar="FILE.png",
+    default=None,
+    callback=_check_output,
+    help="Write a log-log plot of fit time against rows per model.",
+)
+@click.pass_context
+def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_path, plot) -> None:
+    """skorch against scikit-learn on the digits, the workload that validates a machine.
+
+    Each row is a fresh estimator fitted on the training set tiled x1, x10, x100 and scored on
+    the untouched test set. The run passes when every neural-net row reaches 0.95 test accuracy
+    and, with --device cuda, the torch rows really ran on the GPU.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workloads.errors import WorkloadError
+    from workloads.records import dumps
+    from workloads.render import digits_table, validation_lines
+    from workloads.runner import DigitsOptions, planned_fits, resolve_device, run_digits
+
+    options = DigitsOptions(
+        scales=scales,
+        device=device,
+        models=models,
+        repeats=repeats,
+        epochs=epochs,
+        threads=threads,
+        seed=seed,
+    )
+    try:
+        # Before the progress bar: bad options and a missing GPU are usage errors, not a run.
+        options.check()
+        resolve_device(options.device)
+    except WorkloadError as exc:
+        raise click.UsageError(str(exc), ctx=ctx) from None
+
+    # With the JSON on stdout, everything for people goes to stderr.
+    out = Console(stderr=json_path == "-")
+    err = Console(stderr=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("digits", total=planned_fits(options))
+
+        def on_progress(description: str, completed: int) -> None:
+            progress.update(task, description=description, completed=completed)
+
+        try:
+            result = run_digits(options, progress=on_progress)
+        except WorkloadError as exc:
+            raise click.UsageError(str(exc), ctx=ctx) from None
+
+    if json_path == "-":
+        sys.stdout.write(dumps(result))
+        sys.stdout.flush()
+    elif json_path:
+        Path(json_path).write_text(dumps(result), encoding="utf-8")
+    out.print(digits_table(result))
+    for line in validation_lines(result):
+        out.print(line)
+    if plot:
+        from workloads.plot import plot_fit_times
+
+        plot_fit_times(result, plot)
+        err.print(f"plot written to {plot}")
+    ctx.exit(0 if result["validation"]["passed"] else 1)

@@ -1,0 +1,209 @@
+"""The rows of the digits benchmark: names, what each one is, and how to build it.
+
+Every builder returns a *new* estimator each time it is called, and each spec names the class it
+must return: the runner refuses a row whose estimator is shared with another row or is not the
+declared class, which is how the seed tutorial's bug (fitting ``net`` in the ``LinearRegression``
+rows) becomes impossible rather than merely absent.
+
+Heavy imports live inside the builders so that listing the models (``--help``) stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What every row shares: the seed tutorial's hyperparameters and the device to use."""
+
+    device: str = "cpu"
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 5e-4
+    weight_decay: float = 1e-3
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    library: str  # "skorch", "torch" or "scikit-learn"
+    neural: bool  # neural-net rows must reach the accuracy threshold
+    on_device: bool  # runs on the selected device; scikit-learn rows always run on the CPU
+    estimator: str  # class name of what build() must return (exactly that class, no subclass)
+    summary: str
+    build: Callable[[TrainSettings], Any]
+
+
+def _skorch_ref(s: TrainSettings):
+    import torch
+    from skorch import NeuralNetClassifier
+
+    from workloads.nets import DigitsNet
+
+    # The seed's configuration; verbose=0 only silences the per-epoch table, which would
+    # otherwise land in the middle of our JSON on stdout.
+    return NeuralNetClassifier(
+        DigitsNet,
+        max_epochs=s.epochs,
+        lr=s.lr,
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=s.weight_decay,
+        batch_size=s.batch_size,
+        iterator_train__shuffle=True,
+        device=s.device,
+        verbose=0,
+    )
+
+
+def _skorch_fast(s: TrainSettings):
+    import torch
+
+    from workloads.fastnet import FastNeuralNetClassifier
+    from workloads.nets import DigitsNet
+
+    return FastNeuralNetClassifier(
+        DigitsNet,
+        max_epochs=s.epochs,
+        lr=s.lr,
+        optimizer=torch.optim.AdamW,
+        optimizer__weight_decay=s.weight_decay,
+        batch_size=s.batch_size,
+        device=s.device,
+        verbose=0,
+    )
+
+
+def _torch_loop(s: TrainSettings):
+    from workloads.torchloop import TorchLoopClassifier
+
+    return TorchLoopClassifier(
+        device=s.device,
+        epochs=s.epochs,
+        batch_size=s.batch_size,
+        lr=s.lr,
+        weight_decay=s.weight_decay,
+    )
+
+
+def _sk_mlp(s: TrainSettings):
+    from sklearn.neural_network import MLPClassifier
+
+    # n_iter_no_change above the epoch count: the loss-plateau stop can never fire, so it runs
+    # exactly `epochs` epochs like the torch rows (alpha is L2, the nearest to AdamW's decay).
+    return MLPClassifier(
+        hidden_layer_sizes=(256, 128, 64),
+        batch_size=s.batch_size,
+        learning_rate_init=s.lr,
+        alpha=s.weight_decay,
+        max_iter=s.epochs,
+        early_stopping=False,
+        n_iter_no_change=s.epochs + 1,
+        shuffle=True,
+        random_state=s.seed,
+    )
+
+
+def _sk_logreg(s: TrainSettings):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+def _sk_linreg_onehot(s: TrainSettings):
+    from workloads.linear import OneHotLinearRegression
+
+    return OneHotLinearRegression()
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "skorch-ref",
+            "skorch",
+            True,
+            True,
+            "NeuralNetClassifier",
+            "the seed's NeuralNetClassifier exactly (DataLoader, 20% validation split)",
+            _skorch_ref,
+        ),
+        ModelSpec(
+            "skorch-fast",
+            "skorch",
+            True,
+            True,
+            "FastNeuralNetClassifier",
+            "same net and optimizer, data on the device, CUDA graphs on CUDA",
+            _skorch_fast,
+        ),
+        ModelSpec(
+            "torch-loop",
+            "torch",
+            True,
+            True,
+            "TorchLoopClassifier",
+            "plain PyTorch loop around the same training step (the floor)",
+            _torch_loop,
+        ),
+        ModelSpec(
+            "sk-mlp",
+            "scikit-learn",
+            True,
+            False,
+            "MLPClassifier",
+            "MLPClassifier (256, 128, 64), same batch and lr, exactly N epochs",
+            _sk_mlp,
+        ),
+        ModelSpec(
+            "sk-logreg",
+            "scikit-learn",
+            False,
+            False,
+            "LogisticRegression",
+            "LogisticRegression(max_iter=1000)",
+            _sk_logreg,
+        ),
+        ModelSpec(
+            "sk-linreg-onehot",
+            "scikit-learn",
+            False,
+            False,
+            "OneHotLinearRegression",
+            "LinearRegression on one-hot targets, argmax as the class",
+            _sk_linreg_onehot,
+        ),
+    )
+}
+
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+
+
+def class_path(obj: object) -> str:
+    """``module.Class`` of an object: what the records report and the specs declare."""
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def epochs_run(estimator: Any) -> int | None:
+    """How many epochs a fitted estimator really trained (None where epochs mean nothing)."""
+    history = getattr(estimator, "history_", None)
+    if history is not None:
+        return len(history)
+    for attr in ("epochs_run_", "n_iter_"):
+        value = getattr(estimator, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def ran_on(estimator: Any) -> str:
+    """The device the fitted model's weights are on: what it really ran on, not what was asked."""
+    module = getattr(estimator, "module_", None)
+    if module is not None:
+        for p in module.parameters():
+            return str(p.device)
+    return "cpu"
