@@ -265,6 +265,9 @@ class FastNeuralNetClassifier(NeuralNetClassifier):
         return torch.float32
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # skorch >= 1.4 threads its metadata-routing marker through fit_params; it is not a
+        # parameter for the module, so it must not send the fit down the per-sample path.
+        routing = {k: fit_params.pop(k) for k in ("_routing_method",) if k in fit_params}
         if (
             self.train_split is not None
             or fit_params
@@ -272,7 +275,9 @@ class FastNeuralNetClassifier(NeuralNetClassifier):
             or y is None
             or len(self._optimizers) > 1
         ):
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            self.fit_path_ = "skorch"
+            return super().fit_loop(X, y, epochs=epochs, **routing, **fit_params)
+        self.fit_path_ = "resident"
         self.check_data(X, y)
         self.check_training_readiness()
         epochs = epochs if epochs is not None else self.max_epochs

@@ -24,6 +24,7 @@ class DigitsRecord:
     test_rows: int
     epochs: int | None  # asked for (None for models without epochs)
     epochs_run: int | None  # what the fitted estimator reports it trained
+    fit_path: str | None  # the fast path's training loop: "resident", or "skorch" if it fell back
     repeats: int
     fit_s: float | None  # median over repeats
     predict_s: float | None

@@ -180,6 +180,7 @@ def run_row(
     fit_s, predict_s, accuracy = [], [], []
     estimator = ran = None
     ran_epochs: int | None = None
+    fit_path: str | None = None
     error = None
     try:
         for repeat in range(repeats):
@@ -198,6 +199,7 @@ def run_row(
             accuracy.append(float(np.mean(np.asarray(pred) == data.y_test)))
             # Everything reported below comes from the object that was just fitted.
             estimator, ran, ran_epochs = class_path(est), ran_on(est), epochs_run(est)
+            fit_path = getattr(est, "fit_path_", None)
     except Exception as exc:  # a crashing row becomes a failed record, not the end of the run
         error = f"{type(exc).__name__}: {exc}".splitlines()[0]
     fit_med = statistics.median(fit_s) if fit_s and not error else None
@@ -213,6 +215,7 @@ def run_row(
         test_rows=len(data.X_test),
         epochs=settings.epochs if _has_epochs(spec) else None,
         epochs_run=ran_epochs,
+        fit_path=fit_path,
         repeats=repeats,
         fit_s=fit_med,
         predict_s=statistics.median(predict_s) if predict_s and not error else None,

@@ -40,6 +40,8 @@ def validation_failures(result: dict[str, Any]) -> list[str]:
             failures.append(
                 f"{_row(r)}: trained {r.get('epochs_run')} epochs, {r['epochs']} were asked for"
             )
+        if r.get("fit_path") == "skorch":
+            failures.append(f"{_row(r)}: fell back to skorch's per-sample loop, not the fast path")
         if (
             options.get("device") == "cuda"
             and r.get("library") in ("skorch", "torch")

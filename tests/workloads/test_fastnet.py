@@ -63,6 +63,7 @@ def test_set_params_changes_what_fit_does(digits):
 
 def test_fit_predict_proba_and_score(digits):
     net = fast_net(max_epochs=5).fit(digits.X_train, digits.y_train)
+    assert net.fit_path_ == "resident"  # not skorch's per-sample DataLoader loop
     proba = net.predict_proba(digits.X_test)
     assert proba.shape == (len(digits.X_test), 10)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
@@ -76,6 +77,7 @@ def test_fit_predict_proba_and_score(digits):
 def test_works_inside_a_pipeline_with_float64_from_a_scaler(digits):
     pipe = Pipeline([("scale", StandardScaler()), ("net", fast_net(max_epochs=5))])
     pipe.fit(digits.X_train, digits.y_train)  # StandardScaler hands over float64
+    assert pipe.named_steps["net"].fit_path_ == "resident"
     assert pipe.score(digits.X_test, digits.y_test) > 0.8
 
 
@@ -84,6 +86,7 @@ def test_grid_search_clones_fits_and_refits(digits):
     search.fit(digits.X_train, digits.y_train)
     assert search.best_params_ == {"max_epochs": 4}
     assert isinstance(search.best_estimator_, FastNeuralNetClassifier)
+    assert search.best_estimator_.fit_path_ == "resident"
     assert len(search.best_estimator_.history) == 4
     assert search.score(digits.X_test, digits.y_test) > 0.8
 
@@ -91,6 +94,7 @@ def test_grid_search_clones_fits_and_refits(digits):
 def test_with_a_validation_split_it_falls_back_to_the_stock_skorch_loop(digits):
     net = fast_net(train_split=ValidSplit(5, stratified=True)).fit(digits.X_train, digits.y_train)
     assert "valid_loss" in net.history[-1]
+    assert net.fit_path_ == "skorch"
 
 
 def test_fast_path_reaches_the_reference_accuracy_at_x1(digits):

@@ -66,3 +66,10 @@ def test_a_crashed_row_and_an_empty_run_fail():
     crashed = validate(result(record(error="RuntimeError: boom", test_accuracy=None)))
     assert crashed["failures"] == ["skorch-fast x1: failed: RuntimeError: boom"]
     assert validate(result())["failures"] == ["no rows were run"]
+
+
+def test_a_fast_path_that_fell_back_to_skorchs_loop_fails():
+    outcome = validate(result(record(fit_path="skorch")))
+    assert not outcome["passed"]
+    assert "fell back to skorch's per-sample loop" in outcome["failures"][0]
+    assert validate(result(record(fit_path="resident")))["passed"]
