@@ -5,9 +5,14 @@ BIN    := $(VENV)/bin
 # The torch the dev/test venv gets. 2.13.0 is a CPU build on the CI machines' disk; on a GPU
 # box override it, e.g. `make test TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu130"`.
 TORCH_SPEC ?= torch==2.13.0
+# torchvision's data sets (workloads train) need a torch that torchvision was built for; the CPU
+# 2.13.0 above has none here, so their tests run in a second venv (a CUDA build, ~6 GB, that runs
+# on the CPU). torchvision never enters the main venv or envcheck's dependencies.
+VISION_VENV ?= .venv-vision
+VISION_TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 ARGS   ?=
 
-.PHONY: gpu-check test lint bench clean
+.PHONY: gpu-check test test-vision lint bench images clean
 
 # Host-side checker only: no torch, so it installs in seconds on a bare GPU host.
 $(VENV)/.core: pyproject.toml
@@ -24,12 +29,27 @@ $(VENV)/.dev: pyproject.toml
 gpu-check: $(VENV)/.core
 	$(BIN)/envcheck $(ARGS)
 
-test: $(VENV)/.dev
+$(VISION_VENV)/.vision: pyproject.toml
+	$(PYTHON) -m venv $(VISION_VENV)
+	$(VISION_VENV)/bin/python -m pip install -q $(VISION_TORCH_SPEC)
+	$(VISION_VENV)/bin/python -m pip install -q -e ".[workloads,dev]"
+	touch $@
+
+# Everything: the main suite (torchvision tests skip there), then the torchvision tests.
+test: $(VENV)/.dev test-vision
 	$(BIN)/python -m pytest -q $(ARGS)
+
+test-vision: $(VISION_VENV)/.vision
+	$(VISION_VENV)/bin/python -m pytest -q -m vision tests/workloads $(ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint docker/Dockerfile
+
+# The default images of docker/images.toml (needs a Docker engine and network for the bases).
+images: $(VENV)/.dev
+	$(BIN)/envcheck images build --default $(ARGS)
 
 bench: $(VENV)/.dev
 	mkdir -p out
@@ -38,4 +58,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/digits_speed.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VISION_VENV) out .pytest_cache .ruff_cache

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from envcheck import __version__
+from envcheck.images.cli import images_group
 
 
 class BadInput(click.ClickException):
@@ -41,6 +42,9 @@ def main() -> None:
     and the container plumbing, and says exactly what to fix.
 
     Run without a command to check this machine (same as `envcheck check`)."""
+
+
+main.add_command(images_group)
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,6 +143,13 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float
     help="Seconds the workload may take.",
 )
 @click.option(
+    "--docker-gpu-test",
+    "docker_gpu_image",
+    metavar="IMAGE",
+    help="Start IMAGE with all GPUs through Docker (nvidia-smi -L) and judge it "
+    "(docker.gpu_container); the container is always removed.",
+)
+@click.option(
     "--save-facts",
     type=click.Path(dir_okay=False, writable=True),
     help="Also save the raw facts (envcheck.facts/1), to judge again with `envcheck judge`.",
@@ -153,6 +164,7 @@ def check_cmd(
     python: str | None,
     with_workloads: bool,
     workload_timeout: float,
+    docker_gpu_image: str | None,
     save_facts: str | None,
     **out: Any,
 ) -> None:
@@ -171,6 +183,7 @@ def check_cmd(
                 python=python,
                 workloads=with_workloads,
                 workload_timeout=workload_timeout,
+                docker_gpu_image=docker_gpu_image,
             )
         )
         if save_facts:

@@ -19,6 +19,7 @@ from typing import Any
 from envcheck import __version__
 from envcheck.facts import (
     Container,
+    Docker,
     Driver,
     ErrorKind,
     Facts,
@@ -45,13 +46,16 @@ class Options:
     python: str | None = None  # interpreter whose torch is probed
     workloads: bool = False  # also run the digits workload (tens of seconds on a CPU)
     workload_timeout: float = 900.0
+    docker_gpu_image: str | None = None  # start this image with all GPUs (a real attempt)
+    docker_gpu_timeout: float = 90.0
 
 
 def collect(options: Options) -> Facts:
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         nvml_future = pool.submit(
             subproc.run, [sys.executable, "-m", "envcheck.probes.nvml"], options.timeout
         )
+        docker_future = pool.submit(_run_docker, options)
         torch_future = pool.submit(_run_torch, options) if options.torch else None
         start = time.perf_counter()
         nvcc_data = nvcc.probe(options.timeout)
@@ -60,6 +64,7 @@ def collect(options: Options) -> Facts:
         container, env = host.container(), host.env()
         host_run = _run("container", time.perf_counter() - start, None)
         driver, gpus, nvml_run = _nvml_facts(nvml_future.result(), options.timeout)
+        docker, docker_run = _docker_facts(docker_future.result())
         if torch_future is None:
             torch, torch_run = (
                 Torch(),
@@ -82,9 +87,10 @@ def collect(options: Options) -> Facts:
         torch=torch,
         nvcc=from_json(Nvcc, nvcc_data, "nvcc"),
         container=from_json(Container, container, "container"),
+        docker=docker,
         env=env,
         workloads=workloads,
-        probes=[nvml_run, torch_run, nvcc_run, host_run],
+        probes=[nvml_run, torch_run, nvcc_run, host_run, docker_run],
     )
 
 
@@ -99,6 +105,30 @@ def _run_torch(options: Options) -> subproc.Outcome:
         cmd.append("--smoke")
     budget = options.torch_timeout + (options.smoke_timeout if options.smoke else 0)
     return subproc.run(cmd, budget)
+
+
+def _run_docker(options: Options) -> subproc.Outcome:
+    cmd = [sys.executable, "-m", "envcheck.probes.docker", "--timeout", str(options.timeout)]
+    budget = options.timeout * 2  # connecting, then `docker info`
+    if options.docker_gpu_image:
+        # The child removes its container before this deadline (it gets 15 s less).
+        cmd += ["--gpu-test", options.docker_gpu_image]
+        cmd += ["--gpu-budget", str(options.docker_gpu_timeout)]
+        budget += options.docker_gpu_timeout + 15
+    return subproc.run(cmd, budget)
+
+
+def _docker_facts(out: subproc.Outcome) -> tuple[Docker, ProbeRun]:
+    data: dict[str, Any] = {**(out.data.get("docker") or {}), **(out.data.get("gpu") or {})}
+    error = out.error and f"Docker probe crashed: {out.error}"
+    if out.timed_out:
+        stage = out.data.get("stage", "docker info")
+        error = f"the Docker engine did not answer in time (stuck in {stage})"
+        data.update(error=error, error_kind=ErrorKind.TIMEOUT)
+    elif error and not data.get("error"):
+        data.update(error=error, error_kind=ErrorKind.CRASHED)
+    run = _run("docker", out.seconds, error or data.get("error"), out.timed_out)
+    return from_json(Docker, data, "docker"), run
 
 
 def _nvml_facts(out: subproc.Outcome, timeout: float) -> tuple[Driver, list[Gpu], ProbeRun]:

@@ -31,6 +31,7 @@ class ErrorKind:
     TIMEOUT = "timeout"
     NOT_INSTALLED = "not_installed"
     CRASHED = "crashed"
+    NOT_RUNNING = "not_running"  # a daemon (Docker) that nothing answers for
     OTHER = "other"
 
     ALL = (
@@ -42,6 +43,7 @@ class ErrorKind:
         TIMEOUT,
         NOT_INSTALLED,
         CRASHED,
+        NOT_RUNNING,
         OTHER,
     )
 
@@ -177,6 +179,36 @@ class Container:
 
 
 @dataclass(frozen=True)
+class Docker:
+    """The Docker engine on this host (from `docker info`), when there is one."""
+
+    present: bool = doc(
+        "A Docker engine is configured here (DOCKER_HOST, its socket or CLI).", False
+    )
+    host: str | None = doc("Where the engine was looked for, e.g. 'unix:///var/run/docker.sock'.")
+    reachable: bool | None = doc("The engine answered; null when not tried.")
+    server_version: str | None = doc("Engine version, e.g. '28.3.0'.")
+    runtimes: list[str] = doc(
+        "OCI runtimes the engine knows, e.g. ['nvidia', 'runc'].", factory=list
+    )
+    default_runtime: str | None = doc("The engine's default runtime, e.g. 'runc'.")
+    cdi_spec_dirs: list[str] = doc("Directories the engine reads CDI specs from.", factory=list)
+    cdi_devices: list[str] = doc(
+        "CDI devices the engine discovered, e.g. 'nvidia.com/gpu=0'.", factory=list
+    )
+    nvidia_hook: str | None = doc(
+        "nvidia-container-runtime-hook on this host's PATH (serves --gpus)."
+    )
+    gpu_container_image: str | None = doc("Image of the GPU container test; null when not run.")
+    gpu_container_ok: bool | None = doc(
+        "A container with all GPUs started and ran; null: not tried."
+    )
+    gpu_container_error: str | None = doc("Why the GPU container failed (one line).")
+    error: str | None = doc("Why the engine could not be read (one line).")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
 class WorkloadRow:
     """One row of a workload's result, as much as a check needs."""
 
@@ -225,6 +257,7 @@ class Facts:
     torch: Torch = doc("torch in the probed interpreter.", factory=Torch)
     nvcc: Nvcc = doc("CUDA compiler.", factory=Nvcc)
     container: Container = doc("Container plumbing.", factory=Container)
+    docker: Docker = doc("The Docker engine on this host.", factory=Docker)
     env: dict[str, str] = doc(
         "Only the GPU-related variables that were set (never the whole environment).", factory=dict
     )

@@ -424,6 +424,99 @@ CASES = [
         WARN,
         "cooling",
     ),
+    ("no_docker_skips", "docker.engine", {}, SKIP, "no Docker engine"),
+    (
+        "docker_answers",
+        "docker.engine",
+        {"docker": {"present": True, "reachable": True, "server_version": "28.3.0"}},
+        PASS,
+        "Docker 28.3.0",
+    ),
+    (
+        "docker_daemon_down",
+        "docker.engine",
+        {
+            "docker": {
+                "present": True,
+                "reachable": False,
+                "error": "x",
+                "error_kind": "not_running",
+            }
+        },
+        WARN,
+        "systemctl start docker",
+    ),
+    (
+        "docker_socket_permission",
+        "docker.engine",
+        {
+            "docker": {
+                "present": True,
+                "reachable": False,
+                "error": "x",
+                "error_kind": "no_permission",
+            }
+        },
+        WARN,
+        "usermod -aG docker",
+    ),
+    (
+        "docker_nvidia_runtime",
+        "docker.nvidia_runtime",
+        {"docker": {"present": True, "reachable": True, "runtimes": ["nvidia", "runc"]}},
+        PASS,
+        "nvidia runtime",
+    ),
+    (
+        "docker_nvidia_cdi",
+        "docker.nvidia_runtime",
+        {"docker": {"present": True, "reachable": True, "cdi_devices": ["nvidia.com/gpu=0"]}},
+        PASS,
+        "1 NVIDIA CDI device",
+    ),
+    (
+        "docker_without_nvidia_runtime",
+        "docker.nvidia_runtime",
+        {"docker": {"present": True, "reachable": True, "runtimes": ["runc"]}},
+        WARN,
+        "nvidia-ctk runtime configure --runtime=docker",
+    ),
+    (
+        "docker_gpu_container_not_tried",
+        "docker.gpu_container",
+        {"docker": {"present": True, "reachable": True}},
+        SKIP,
+        "--docker-gpu-test",
+    ),
+    (
+        "docker_gpu_container_starts",
+        "docker.gpu_container",
+        {
+            "docker": {
+                "present": True,
+                "reachable": True,
+                "gpu_container_image": "img",
+                "gpu_container_ok": True,
+            }
+        },
+        PASS,
+        "img started",
+    ),
+    (
+        "docker_gpu_container_no_driver",
+        "docker.gpu_container",
+        {
+            "docker": {
+                "present": True,
+                "reachable": True,
+                "gpu_container_image": "img",
+                "gpu_container_ok": False,
+                "gpu_container_error": 'could not select device driver "" with capabilities',
+            }
+        },
+        FAIL,
+        "nvidia-ctk runtime configure",
+    ),
 ]
 
 

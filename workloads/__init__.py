@@ -5,8 +5,11 @@ that tools (envcheck, the CLI's ``--help``) can find it without paying for them.
 modules are imported by the code that runs a workload.
 """
 
-__all__ = ["DIGITS_SCHEMA"]
+__all__ = ["DIGITS_SCHEMA", "TRAIN_SCHEMA"]
 
 # The version tag of the digits result envelope; bump it (and ship a new schema file) whenever
 # a field changes meaning or disappears, never for additions that readers may ignore.
 DIGITS_SCHEMA = "workloads.digits/1"
+
+# The version tag of the ``workloads train`` result envelope, under the same rule.
+TRAIN_SCHEMA = "workloads.train/1"

@@ -122,7 +122,16 @@ def _fields(finding: Finding) -> tuple[str, str, Remedy | None]:
 
 
 # Importing a module registers its checks; this order is the report's order.
-_MODULES = ("driver", "torch_build", "nvcc", "gpu_health", "container", "workload", "expected")
+_MODULES = (
+    "driver",
+    "torch_build",
+    "nvcc",
+    "gpu_health",
+    "container",
+    "docker",
+    "workload",
+    "expected",
+)
 
 
 def _load_all() -> None:

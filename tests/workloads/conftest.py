@@ -23,3 +23,11 @@ def x1_run(tmp_path_factory):
         "digits", "--scales", "1", "--repeats", "1", "--device", "cpu", "--json", str(out)
     )
     return proc, json.loads(out.read_text(encoding="utf-8"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "vision: reads data through torchvision; runs where torchvision imports (.venv-vision: "
+        "torch==2.14.1 + torchvision==0.29.1), skipped elsewhere",
+    )

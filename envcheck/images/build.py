@@ -1,0 +1,178 @@
+"""Build an image of ``docker/images.toml`` from ``docker/Dockerfile``, streaming progress.
+
+The build context is assembled here (the Dockerfile, the project's sources and a ``wheelhouse/``
+folder, empty unless an offline package source is given), so a build never depends on what else
+lies in the checkout. Intermediate containers are removed even when the build fails (forcerm).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envcheck import __version__
+from envcheck.images.engine import EngineError
+from envcheck.images.pins import DOCKERFILE, ROOT, ImagePin
+
+# The classic builder paints a step's stderr red; the log keeps plain text.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+SOURCES = ("pyproject.toml", "README.md", "envcheck", "workloads")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What a build may change without changing the pins: where bases and packages come from."""
+
+    runtime_base: str | None = None  # replaces the runtime base (and the build stage's)
+    devel_base: str | None = None
+    wheelhouse: Path | None = None  # install offline from these wheels only
+    tag: str | None = None
+
+
+class BuildError(EngineError):
+    """The build failed; ``log`` keeps its last lines."""
+
+    def __init__(self, message: str, log: list[str]) -> None:
+        super().__init__(message, "Read the build log above; rerun with the same arguments.")
+        self.log = log
+
+
+def build_args(pin: ImagePin, over: Overrides = Overrides()) -> dict[str, str]:
+    base = pin.base
+    runtime_base = over.runtime_base or (base if pin.target == "runtime" else _runtime_of(base))
+    args = {
+        "RUNTIME_BASE": runtime_base,
+        "DEVEL_BASE": over.devel_base or (base if pin.target == "devel" else _devel_of(base)),
+        "IMAGE_NAME": pin.name,
+        "TORCH_VERSION": pin.torch,
+        "TORCH_BUILD": pin.build,
+        "TORCH_CUDA": pin.cuda or "",
+        "TORCH_CUDNN": pin.cudnn or "",
+        "TORCH_ARCH_LIST": " ".join(pin.arch_list),
+        "MIN_DRIVER": pin.min_driver or "",
+        "NVIDIA_REQUIRE_CUDA": pin.nvidia_require_cuda or "",
+        "TORCH_INDEX_URL": pin.index_url or "",
+        "VERSION": __version__,
+        # Where the sources came from, as git knows it: never a made-up address.
+        "REVISION": _git("rev-parse", "HEAD") or "unknown",
+        "SOURCE": _git("remote", "get-url", "origin"),
+    }
+    if over.wheelhouse is not None:
+        args.update(PIP_NO_INDEX="1", PIP_FIND_LINKS="/tmp/wheelhouse", TORCH_INDEX_URL="")
+    return args
+
+
+def _runtime_of(base: str) -> str:
+    return base.replace("-devel-", "-base-")
+
+
+def _devel_of(base: str) -> str:
+    return base.replace("-base-", "-devel-")
+
+
+def _git(*args: str) -> str:
+    """A git answer about this checkout, or '' where there is none."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), *args],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+@contextlib.contextmanager
+def context(wheelhouse: Path | None) -> Iterator[Any]:
+    """The build context as a tar file (deleted afterwards)."""
+    with tempfile.TemporaryFile(prefix="envkit-context-") as f:
+        with tarfile.open(fileobj=f, mode="w") as tar:
+            tar.add(DOCKERFILE, arcname="docker/Dockerfile")
+            for name in SOURCES:
+                tar.add(ROOT / name, arcname=name, filter=_no_caches)
+            folder = tarfile.TarInfo("wheelhouse")
+            folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(folder)
+            for wheel in sorted(wheelhouse.iterdir()) if wheelhouse else ():
+                tar.add(wheel, arcname=f"wheelhouse/{wheel.name}")
+        f.seek(0)
+        yield f
+
+
+def _no_caches(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    parts = Path(info.name).parts
+    if "__pycache__" in parts or info.name.endswith((".pyc", ".egg-info")):
+        return None
+    return info
+
+
+def build(
+    client: Any,
+    pin: ImagePin,
+    over: Overrides = Overrides(),
+    progress: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Build ``pin``; returns the image id. Raises BuildError with the failing step's message."""
+    from docker.errors import APIError
+
+    tag = over.tag or pin.tag
+    log: list[str] = []
+    pending = ""
+    image_id = None
+    with context(over.wheelhouse) as ctx:
+        try:
+            stream = client.api.build(
+                fileobj=ctx,
+                custom_context=True,
+                dockerfile="docker/Dockerfile",
+                target=pin.target,
+                tag=tag,
+                buildargs=build_args(pin, over),
+                rm=True,
+                forcerm=True,  # intermediate containers go even when a step fails
+                pull=False,
+                decode=True,
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    detail = chunk.get("errorDetail", {}).get("message") or chunk["error"]
+                    raise BuildError(_failure(tag, log, detail), log[-20:])
+                # Output arrives in arbitrary pieces: only whole lines are logged.
+                pending += chunk.get("stream") or chunk.get("status") or ""
+                *lines, pending = _ANSI.sub("", pending).split("\n")
+                for line in lines:
+                    if line.strip():
+                        log.append(line.rstrip())
+                        progress(line.rstrip())
+                image_id = (chunk.get("aux") or {}).get("ID", image_id)
+        except APIError as exc:
+            raise BuildError(f"building {tag} failed: {exc.explanation or exc}", log[-20:]) from exc
+    if image_id is None:
+        raise BuildError(f"building {tag} failed: the engine reported no image", log[-20:])
+    return image_id
+
+
+def _failure(tag: str, log: list[str], detail: str) -> str:
+    """One line: the step that failed and the cause its output gave (pip's ERROR line, say)."""
+    step = next((line for line in reversed(log) if line.startswith("Step ")), None)
+    cause = next((line for line in reversed(log) if line.lstrip().startswith("ERROR")), None)
+    where = ""
+    if step:
+        number, _, instruction = step.partition(" : ")
+        where = f" at {number} ({instruction[:60]})"
+    return f"building {tag} failed{where}: {(cause or _last(detail)).strip()}"
+
+
+def _last(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[-1][:400] if lines else "unknown error"

@@ -1,0 +1,241 @@
+"""`envcheck images list|build|run`: the pinned images, through the Docker SDK.
+
+Errors print one line and the commands that fix them, exit 1 (the engine or the image is not
+ready) or 2 (bad usage: an unknown image, a bad option). Ctrl-C removes the containers first.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from envcheck.images import pins as pins_mod
+from envcheck.images.engine import EngineError
+
+RUN_SCHEMA = "envcheck.images-run/1"
+
+
+class EngineFailure(click.ClickException):
+    """An EngineError as one line plus its remedy; exit 1."""
+
+    exit_code = 1
+
+    def __init__(self, error: EngineError) -> None:
+        super().__init__(str(error))
+        self.remedy = error.remedy
+
+    def show(self, file: Any = None) -> None:
+        out = file or sys.stderr
+        click.echo(f"Error: {self.message}", file=out)
+        for line in self.remedy:
+            click.echo(f"  fix: {line}", file=out)
+
+
+def _pin(name: str) -> pins_mod.ImagePin:
+    try:
+        return pins_mod.find(name)
+    except pins_mod.PinsError as exc:
+        raise click.BadParameter(str(exc), param_hint="IMAGE") from exc
+
+
+def _client(timeout: float) -> Any:
+    from envcheck.images.engine import connect
+
+    try:
+        return connect(timeout)
+    except EngineError as exc:
+        raise EngineFailure(exc) from exc
+
+
+@click.group("images")
+def images_group() -> None:
+    """The pinned CUDA + PyTorch images of docker/images.toml: list, build, run."""
+
+
+@images_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the pins as JSON.")
+def list_cmd(as_json: bool) -> None:
+    """Every pinned image: tag, base, torch build, cuDNN, minimum driver, architectures."""
+    pins, defaults = pins_mod.load()
+    if as_json:
+        rows = [
+            {**vars(p), "arch_list": list(p.arch_list), "default": p.name in defaults} for p in pins
+        ]
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for p in pins:
+        mark = "*" if p.name in defaults else " "
+        click.echo(
+            f"{mark} {p.name:<15} {p.tag:<34} torch {p.torch}+{p.build}  cuDNN {p.cudnn}  "
+            f"driver ≥ {p.min_driver}  {p.architectures}\n"
+            f"  {'':<15} FROM {p.base}"
+        )
+    click.echo("(* built by `make images`)")
+
+
+@images_group.command("build")
+@click.argument("names", nargs=-1)
+@click.option("--default", "defaults", is_flag=True, help="Build the default images.")
+@click.option("--base", help="Use this runtime base image instead of the pinned one.")
+@click.option("--devel-base", help="Use this devel base image instead of the pinned one.")
+@click.option(
+    "--wheelhouse",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Install offline, from the wheels in this folder only.",
+)
+@click.option("--tag", help="Tag the image so instead of the pinned tag (one image only).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the engine to answer one request.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Do not stream the build output.")
+def build_cmd(
+    names: tuple[str, ...],
+    defaults: bool,
+    base: str | None,
+    devel_base: str | None,
+    wheelhouse: Path | None,
+    tag: str | None,
+    timeout: float,
+    quiet: bool,
+) -> None:
+    """Build images of docker/images.toml by name, streaming the build's progress to stderr."""
+    from envcheck.images.build import Overrides, build
+
+    if defaults:
+        names = (*names, *pins_mod.load()[1])
+    if not names:
+        raise click.UsageError("name at least one image (see `envcheck images list`) or --default")
+    if tag and len(names) > 1:
+        raise click.UsageError("--tag needs exactly one image")
+    selected = [_pin(n) for n in names]
+    client = _client(timeout)
+    over = Overrides(runtime_base=base, devel_base=devel_base, wheelhouse=wheelhouse, tag=tag)
+    for pin in selected:
+        click.echo(f"building {tag or pin.tag} ({pin.target}, FROM {base or pin.base})", err=True)
+        try:
+            image_id = build(client, pin, over, lambda line: quiet or click.echo(line, err=True))
+        except EngineError as exc:
+            raise EngineFailure(exc) from exc
+        click.echo(f"{tag or pin.tag} {image_id}")
+
+
+def _gpus_option(gpus: str, per_gpu: bool, host_gpus: list[str]) -> list[str] | None:
+    if gpus == "none":
+        return None
+    chosen = host_gpus if gpus == "all" else [g.strip() for g in gpus.split(",") if g.strip()]
+    if not per_gpu:
+        return ["all"] if gpus == "all" else [",".join(chosen)]
+    if not chosen:
+        raise EngineError(
+            "--per-gpu: NVML lists no GPU on this host",
+            "envcheck   # see why no GPU is visible",
+            kind="no_gpu",
+        )
+    return chosen
+
+
+@images_group.command("run", context_settings={"ignore_unknown_options": True})
+@click.argument("image")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option(
+    "--gpus",
+    default="all",
+    show_default=True,
+    help="'all', 'none', or GPU indices/UUIDs separated by commas.",
+)
+@click.option("--per-gpu", is_flag=True, help="One container per GPU, in parallel.")
+@click.option("--memory", help="Memory limit of each container, e.g. 16g (no swap on top).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    help="Seconds each container may run.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help=f"Print the merged result ({RUN_SCHEMA}) as JSON on stdout.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def run_cmd(
+    image: str,
+    args: tuple[str, ...],
+    gpus: str,
+    per_gpu: bool,
+    memory: str | None,
+    timeout: float,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Run IMAGE (a name from docker/images.toml, or any tag) and merge the containers' reports
+    with this host's facts into one verdict. ARGS go to the image's entry point (all, check,
+    digits, and their options)."""
+    from envcheck.images.run import RunSpec, run
+
+    if gpus == "none" and per_gpu:
+        raise click.UsageError("--per-gpu needs GPUs; drop --gpus none")
+    tag = _tag_of(image)
+    try:
+        client = _client(60.0)  # first: an unreachable engine needs no host probing
+        host = _host_report()
+        host_gpus = [str(g.index) for g in host.facts.gpus if not g.error]
+        spec = RunSpec(
+            image=tag,
+            command=list(args),
+            gpus=_gpus_option(gpus, per_gpu, host_gpus),
+            mem_limit=memory,
+            timeout=timeout,
+        )
+        results = run(client, spec)
+    except EngineError as exc:
+        if debug:
+            raise
+        raise EngineFailure(exc) from exc
+    ready = all(r.ready for r in results)
+    for r in results:
+        click.echo(f"── {r.name} (GPUs: {r.gpus}) exit {r.exit_code}", err=True)
+        if r.stderr.strip():
+            click.echo(r.stderr.rstrip(), err=True)
+        if r.error:
+            click.echo(f"Error: {r.name} {r.error}", err=True)
+    verdict = {
+        "ready": ready,
+        "summary": f"{sum(r.ready for r in results)} of {len(results)} container(s) ready",
+    }
+    click.echo(("ready: " if ready else "NOT ready: ") + verdict["summary"], err=True)
+    if as_json:
+        merged = {
+            "schema": RUN_SCHEMA,
+            "image": tag,
+            "host": host.to_json(),
+            "containers": [r.to_json() for r in results],
+            "verdict": verdict,
+        }
+        click.echo(json.dumps(merged, indent=1))
+    sys.exit(0 if ready else 1)
+
+
+def _tag_of(image: str) -> str:
+    try:
+        return pins_mod.find(image).tag
+    except pins_mod.PinsError:
+        return image  # any tag: a locally built or test image
+
+
+def _host_report() -> Any:
+    """This host's facts and checks (no torch: the containers bring their own)."""
+    from envcheck.collect import Options, collect
+    from envcheck.expect import Expectations
+    from envcheck.report import judge
+
+    return judge(collect(Options(torch=False, smoke=False)), Expectations(), False)

@@ -1,0 +1,85 @@
+"""The image pins of ``docker/images.toml``: which images exist and what each one carries."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+PINS = ROOT / "docker" / "images.toml"
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+TARGETS = ("runtime", "devel")
+
+
+class PinsError(ValueError):
+    """No such image, or a pins file that does not parse."""
+
+
+@dataclass(frozen=True)
+class ImagePin:
+    """One image: what it is built from and what it must prove when it runs."""
+
+    name: str
+    tag: str
+    target: str  # a stage of docker/Dockerfile: runtime or devel
+    base: str
+    torch: str
+    build: str  # cu126, cu130, ... or cpu (test images only)
+    cuda: str | None
+    cudnn: str | None
+    arch_list: tuple[str, ...]
+    architectures: str
+    min_driver: str | None
+    nvidia_require_cuda: str | None
+    index_url: str | None
+    source: str
+
+
+def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
+    """Every pinned image, and the names `make images` builds by default."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PinsError(f"{path}: {exc}") from exc
+    pins = []
+    for i, entry in enumerate(data.get("image", [])):
+        try:
+            pins.append(
+                ImagePin(
+                    name=entry["name"],
+                    tag=entry["tag"],
+                    target=entry["target"],
+                    base=entry["base"],
+                    torch=entry["torch"],
+                    build=entry["build"],
+                    cuda=entry.get("cuda"),
+                    cudnn=entry.get("cudnn"),
+                    arch_list=tuple(entry.get("arch_list", ())),
+                    architectures=entry.get("architectures", ""),
+                    min_driver=entry.get("min_driver"),
+                    nvidia_require_cuda=entry.get("nvidia_require_cuda"),
+                    index_url=entry.get("index_url"),
+                    source=entry["source"],
+                )
+            )
+        except KeyError as exc:
+            raise PinsError(f"{path}: image {i} lacks {exc.args[0]!r}") from exc
+    defaults = list(data.get("defaults", {}).get("images", []))
+    return pins, defaults
+
+
+def find(name: str, path: Path = PINS) -> ImagePin:
+    """The pin called ``name`` (or tagged ``name``)."""
+    pins, _ = load(path)
+    for pin in pins:
+        if name in (pin.name, pin.tag):
+            return pin
+    known = ", ".join(p.name for p in pins)
+    raise PinsError(f"no image {name!r} in {path} (known: {known})")

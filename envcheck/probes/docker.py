@@ -1,0 +1,91 @@
+"""Docker host readiness: is an engine here, does it answer, can it give containers GPUs.
+
+Run as a child process (``python -m envcheck.probes.docker [--gpu-test IMAGE]``) under the
+caller's timeout: the SDK's own timeout bounds each request, the child's bounds the whole. It
+prints one JSON line per stage, so a hang later still leaves what was read. The GPU container
+test runs only when asked (it needs an image); its container is removed before the child's
+deadline, so a timeout never leaves it behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from typing import Any
+
+from envcheck.probes.subproc import emit
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+def present() -> tuple[bool, str]:
+    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    found = bool(os.environ.get("DOCKER_HOST")) or os.path.exists("/var/run/docker.sock")
+    return found or bool(shutil.which("docker") or shutil.which("dockerd")), host
+
+
+def engine(timeout: float) -> tuple[Any, dict[str, Any]]:
+    """(client or None, facts of the engine from `docker info`)."""
+    from envcheck.images.engine import EngineError, connect
+
+    try:
+        client = connect(timeout)
+    except EngineError as exc:
+        reachable = None if exc.kind == "not_installed" else False
+        return None, {"reachable": reachable, "error": str(exc), "error_kind": exc.kind}
+    info = client.info()
+    devices = [
+        d.get("ID", "") for d in info.get("DiscoveredDevices") or [] if d.get("Source") == "cdi"
+    ]
+    return client, {
+        "reachable": True,
+        "server_version": info.get("ServerVersion"),
+        "runtimes": sorted(info.get("Runtimes") or {}),
+        "default_runtime": info.get("DefaultRuntime"),
+        "cdi_spec_dirs": list(info.get("CDISpecDirs") or []),
+        "cdi_devices": devices,
+    }
+
+
+def gpu_container(client: Any, image: str, budget: float) -> dict[str, Any]:
+    """Start ``image`` with all GPUs running ``nvidia-smi -L``; removed whatever happens."""
+    from envcheck.images.engine import EngineError
+    from envcheck.images.run import RunSpec, run
+
+    spec = RunSpec(image=image, entrypoint=["nvidia-smi", "-L"], gpus=["all"], timeout=budget)
+    try:
+        (result,) = run(client, spec)
+    except EngineError as exc:
+        return {"gpu_container_ok": False, "gpu_container_error": str(exc)}
+    if result.exit_code == 0:
+        return {"gpu_container_ok": True}
+    last = [line for line in result.stderr.splitlines() if line.strip()]
+    why = last[-1][:300] if last else f"exit code {result.exit_code}"
+    return {"gpu_container_ok": False, "gpu_container_error": f"nvidia-smi -L failed: {why}"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m envcheck.probes.docker")
+    parser.add_argument("--timeout", type=float, default=5.0, help="per engine request")
+    parser.add_argument("--gpu-test", metavar="IMAGE", help="also start IMAGE with all GPUs")
+    parser.add_argument("--gpu-budget", type=float, default=90.0, help="seconds for that test")
+    args = parser.parse_args(argv)
+    found, host = present()
+    base = {"present": found, "host": host}
+    base["nvidia_hook"] = shutil.which("nvidia-container-runtime-hook")
+    emit(docker=base)
+    if not found:
+        return 0
+    client, facts = engine(args.timeout)
+    emit(docker={**base, **facts})
+    if client is not None and args.gpu_test:
+        emit(stage="gpu container")
+        result = gpu_container(client, args.gpu_test, args.gpu_budget)
+        emit(gpu={"gpu_container_image": args.gpu_test, **result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

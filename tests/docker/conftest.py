@@ -1,0 +1,117 @@
+"""A real Docker engine for the tests: a Debian base image, a wheelhouse, the shipped Dockerfile.
+
+Built once per session: the base image (debootstrap + `docker import`, kept on the engine so a
+developer's next session reuses it), a wheelhouse made on the host (pip cannot reach an index
+from inside a build here), and the test image: docker/Dockerfile's runtime target on that base,
+with CPU torch. Without an engine the tests skip, except under CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from envcheck.images import build as build_mod
+from envcheck.images import pins
+from envcheck.images.engine import LABEL, EngineError, connect
+
+BASE = "gpu-envkit-test/debian:bookworm"
+IMAGE = "gpu-envkit-test:cpu-runtime"
+TORCH = "2.13.0"  # the CPU wheel this machine's pip finds (see the Makefile's TORCH_SPEC)
+# The cu130 runtime pin with what a machine without a registry can provide: a Debian base with
+# Python, and CPU torch from a local wheelhouse. Labels and expectations then say CPU, truthfully.
+TEST_PIN = dataclasses.replace(
+    pins.find("cu130-runtime"),
+    name="test-cpu-runtime",
+    tag=IMAGE,
+    base=BASE,
+    torch=TORCH,
+    build="cpu",
+    cuda=None,
+    cudnn=None,
+    arch_list=(),
+    index_url=None,
+)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    try:
+        client = connect(10)
+    except EngineError as exc:
+        _unavailable(f"no Docker engine: {exc} (see .ci/dockerd.sh)")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(engine) -> str:
+    from docker.errors import ImageNotFound
+
+    try:
+        engine.images.get(BASE)
+        return BASE
+    except ImageNotFound:
+        pass
+    if not shutil.which("debootstrap") or os.geteuid() != 0:
+        _unavailable("building the Debian base image needs debootstrap and root")
+    with tempfile.TemporaryDirectory(prefix="envkit-rootfs-") as root:
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm",
+             root, "http://deb.debian.org/debian"],
+            check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        repository, tag = BASE.split(":")
+        engine.api.import_image(src=tar.stdout, repository=repository, tag=tag, stream_src=True)
+        tar.wait(timeout=60)
+    return BASE
+
+
+@pytest.fixture(scope="session")
+def wheelhouse():
+    """torch (CPU) and everything gpu-envkit[workloads] needs, for the offline image build."""
+    root = Path(__file__).resolve().parents[2]
+    with tempfile.TemporaryDirectory(prefix="envkit-wheelhouse-") as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "-d", tmp, f"torch=={TORCH}",
+             f"{root}[workloads]", "setuptools>=68"],
+            check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="session")
+def test_image(engine, base_image, wheelhouse) -> str:
+    over = build_mod.Overrides(
+        runtime_base=base_image, devel_base=base_image, wheelhouse=wheelhouse
+    )
+    build_mod.build(engine, TEST_PIN, over)
+    return IMAGE
+
+
+def labelled(client) -> list:
+    """Containers envcheck created (any run)."""
+    return client.containers.list(all=True, filters={"label": LABEL})
+
+
+@pytest.fixture
+def no_leftovers(engine):
+    """Asserts a test leaves no container behind: none of ours, and no other new one."""
+    before = {c.id for c in engine.containers.list(all=True)}
+    yield
+    assert labelled(engine) == []
+    assert {c.id for c in engine.containers.list(all=True)} == before

@@ -1,0 +1,82 @@
+"""Every error path of `envcheck images` against the real engine: one line, exit 1, nothing left."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from envcheck.images import build as build_mod
+from envcheck.images.run import RunSpec, run
+from tests.conftest import run_envcheck
+from tests.docker.conftest import BASE, TEST_PIN
+
+pytestmark = pytest.mark.docker
+
+
+def one_error_line(proc, *words: str) -> None:
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, proc.stderr
+    for word in words:
+        assert word in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1
+
+
+def test_gpus_on_an_engine_without_the_nvidia_runtime(test_image, no_leftovers):
+    # The engine creates the container, then refuses it at start (HTTP 500): it must still go.
+    proc = run_envcheck("images", "run", test_image, "--gpus", "all", "check", timeout=120)
+    one_error_line(proc, 'could not select device driver "" with capabilities: [[gpu]]')
+    assert "nvidia-ctk runtime configure --runtime=docker" in proc.stderr
+
+
+def test_container_exiting_non_zero_without_a_report(test_image, no_leftovers):
+    proc = run_envcheck("images", "run", test_image, "--gpus", "none", "bogus", timeout=120)
+    one_error_line(proc, "exited with code 2 without a JSON report", "unknown part 'bogus'")
+
+
+def test_container_killed_for_memory_through_the_cli(test_image, no_leftovers):
+    # Importing torch alone needs far more than 64 MiB.
+    proc = run_envcheck(
+        "images", "run", test_image, "--gpus", "none", "--memory", "64m", "digits", timeout=120
+    )
+    one_error_line(proc, "killed for running out of memory (limit 64m)")
+
+
+def test_oom_kill_is_recorded(engine, test_image, no_leftovers):
+    spec = RunSpec(
+        image=test_image,
+        entrypoint=["python3", "-c", "b = b'x' * (512 << 20)"],  # touches every byte
+        mem_limit="64m",
+        timeout=120,
+    )
+    (result,) = run(engine, spec)
+    assert result.oom_killed and result.exit_code == 137 and not result.ready
+
+
+def test_image_not_on_the_engine(engine, no_leftovers):
+    proc = run_envcheck("images", "run", "gpu-envkit-test:absent", "--gpus", "none")
+    one_error_line(proc, "image gpu-envkit-test:absent not found")
+
+
+def test_build_failure_is_one_line_and_leaves_no_container(base_image, no_leftovers):
+    # The real cu130 pin, offline, from an empty wheelhouse: pip cannot find torch.
+    with tempfile.TemporaryDirectory(prefix="envkit-empty-wheelhouse-") as empty:
+        proc = run_envcheck(
+            "images", "build", "cu130-runtime", "--base", base_image, "--devel-base",
+            base_image, "--wheelhouse", empty, "--tag", "gpu-envkit-test:broken", "--quiet",
+            timeout=300,
+        )  # fmt: skip
+    one_error_line(proc, "building gpu-envkit-test:broken failed at Step", "torch==2.14.1", "ERROR")
+
+
+def test_build_with_a_bad_build_argument(engine, base_image, wheelhouse, no_leftovers):
+    pin = dataclasses.replace(TEST_PIN, torch="0.0.0-not-a-version", tag="gpu-envkit-test:bad")
+    over = build_mod.Overrides(runtime_base=BASE, devel_base=BASE, wheelhouse=Path(wheelhouse))
+    with pytest.raises(
+        build_mod.BuildError,
+        match=r"at Step \d+/\d+ \(RUN .*ERROR: No matching distribution found for torch==0\.0",
+    ):
+        build_mod.build(engine, pin, over)
