@@ -7,7 +7,9 @@ skorch, scikit-learn) happen inside the command, so ``--help`` and usage errors 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -57,6 +59,75 @@ def _check_output(ctx, param, value: str | None) -> str | None:
 _MODELS_HELP = "\n".join(f"  {name:<17} {spec.summary}" for name, spec in MODELS.items())
 
 
+def run_options(schema: str, plot_help: str) -> Callable[[Callable], Callable]:
+    """Options every workload shares: threads, seed, the JSON result and the plot."""
+
+    def decorate(fn: Callable) -> Callable:
+        for option in reversed(
+            (
+                click.option(
+                    "--threads",
+                    type=click.IntRange(min=1),
+                    default=None,
+                    help="CPU threads for torch and BLAS (pinned and recorded). "
+                    "Default: all usable cores.",
+                ),
+                click.option(
+                    "--seed", type=int, default=0, show_default=True, help="Training seed."
+                ),
+                click.option(
+                    "--json",
+                    "json_path",
+                    metavar="FILE",
+                    default=None,
+                    callback=_check_output,
+                    help=f"Write the result (schema {schema}) to FILE; '-' for stdout.",
+                ),
+                click.option(
+                    "--plot",
+                    metavar="FILE.png",
+                    default=None,
+                    callback=_check_output,
+                    help=plot_help,
+                ),
+            )
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def finish(
+    ctx: click.Context,
+    result: dict[str, Any],
+    json_path: str | None,
+    plot: str | None,
+    table: Any,
+    plotter: Callable[[dict[str, Any], str], None],
+) -> None:
+    """Write the JSON, print the table and the verdict, draw the plot; exit by the verdict."""
+    from rich.console import Console
+
+    from workloads.records import dumps
+    from workloads.render import validation_lines
+
+    # With the JSON on stdout, everything for people goes to stderr.
+    out = Console(stderr=json_path == "-")
+    if json_path == "-":
+        sys.stdout.write(dumps(result))
+        sys.stdout.flush()
+    elif json_path:
+        Path(json_path).write_text(dumps(result), encoding="utf-8")
+    out.print(table)
+    for line in validation_lines(result):
+        out.print(line)
+    if plot:
+        plotter(result, plot)
+        Console(stderr=True).print(f"plot written to {plot}")
+    ctx.exit(0 if result["validation"]["passed"] else 1)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Workloads that prove a GPU machine computes, fast and correctly."""
@@ -102,28 +173,7 @@ def main() -> None:
     show_default=True,
     help="Epochs for the neural-net rows.",
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="CPU threads for torch and BLAS (pinned and recorded). Default: all usable cores.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
-@click.option(
-    "--json",
-    "json_path",
-    metavar="FILE",
-    default=None,
-    callback=_check_output,
-    help="Write the result (schema workloads.digits/1) to FILE; '-' for stdout.",
-)
-@click.option(
-    "--plot",
-    metavar="FILE.png",
-    default=None,
-    callback=_check_output,
-    help="Write a log-log plot of fit time against rows per model.",
-)
+@run_options("workloads.digits/1", "Write a log-log plot of fit time against rows per model.")
 @click.pass_context
 def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_path, plot) -> None:
     """skorch against scikit-learn on the digits, the workload that validates a machine.
@@ -136,8 +186,8 @@ def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_pat
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workloads.errors import WorkloadError
-    from workloads.records import dumps
-    from workloads.render import digits_table, validation_lines
+    from workloads.plot import plot_fit_times
+    from workloads.render import digits_table
     from workloads.runner import DigitsOptions, planned_fits, resolve_device, run_digits
 
     options = DigitsOptions(
@@ -156,15 +206,12 @@ def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_pat
     except WorkloadError as exc:
         raise click.UsageError(str(exc), ctx=ctx) from None
 
-    # With the JSON on stdout, everything for people goes to stderr.
-    out = Console(stderr=json_path == "-")
-    err = Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=Console(stderr=True),
         transient=True,
     )
     with progress:
@@ -177,21 +224,7 @@ def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_pat
             result = run_digits(options, progress=on_progress)
         except WorkloadError as exc:
             raise click.UsageError(str(exc), ctx=ctx) from None
-
-    if json_path == "-":
-        sys.stdout.write(dumps(result))
-        sys.stdout.flush()
-    elif json_path:
-        Path(json_path).write_text(dumps(result), encoding="utf-8")
-    out.print(digits_table(result))
-    for line in validation_lines(result):
-        out.print(line)
-    if plot:
-        from workloads.plot import plot_fit_times
-
-        plot_fit_times(result, plot)
-        err.print(f"plot written to {plot}")
-    ctx.exit(0 if result["validation"]["passed"] else 1)
+    finish(ctx, result, json_path, plot, digits_table(result), plot_fit_times)
 
 
 class DataProblem(click.ClickException):
@@ -281,28 +314,7 @@ _TRAIN_EPILOG = (
     default=None,
     help="DataLoader worker processes when streaming. Default: cores - 1, at most 4.",
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="CPU threads for torch and BLAS (pinned and recorded). Default: all usable cores.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
-@click.option(
-    "--json",
-    "json_path",
-    metavar="FILE",
-    default=None,
-    callback=_check_output,
-    help="Write the result (schema workloads.train/1) to FILE; '-' for stdout.",
-)
-@click.option(
-    "--plot",
-    metavar="FILE.png",
-    default=None,
-    callback=_check_output,
-    help="Write the training loss per epoch and the throughput per row.",
-)
+@run_options("workloads.train/1", "Write the training loss per epoch and the throughput per row.")
 @click.pass_context
 def train(
     ctx,
@@ -331,8 +343,7 @@ def train(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from workloads.errors import DataError, WorkloadError
-    from workloads.records import dumps
-    from workloads.render import validation_lines
+    from workloads.trainplot import plot_training
     from workloads.trainrender import train_table
     from workloads.trainrun import TrainOptions, prepare, run_train
 
@@ -358,14 +369,12 @@ def train(
     except WorkloadError as exc:
         raise click.UsageError(str(exc), ctx=ctx) from None
 
-    out = Console(stderr=json_path == "-")
-    err = Console(stderr=True)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.completed}/{task.total} rows"),
         TimeElapsedColumn(),
-        console=err,
+        console=Console(stderr=True),
         transient=True,
     )
     with progress:
@@ -375,18 +384,4 @@ def train(
             progress.update(task_id, description=description, completed=completed)
 
         result = run_train(options, progress=on_progress, prepared=prepared)
-
-    if json_path == "-":
-        sys.stdout.write(dumps(result))
-        sys.stdout.flush()
-    elif json_path:
-        Path(json_path).write_text(dumps(result), encoding="utf-8")
-    out.print(train_table(result))
-    for line in validation_lines(result):
-        out.print(line)
-    if plot:
-        from workloads.trainplot import plot_training
-
-        plot_training(result, plot)
-        err.print(f"plot written to {plot}")
-    ctx.exit(0 if result["validation"]["passed"] else 1)
+    finish(ctx, result, json_path, plot, train_table(result), plot_training)
