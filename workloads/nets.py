@@ -11,11 +11,21 @@ class DigitsNet(nn.Module):
     The softmax output is the seed's choice; skorch's ``NeuralNetClassifier`` pairs it with
     ``NLLLoss`` by taking the log itself, and every row that trains this network uses that same
     loss, so the rows differ only in how they drive the training, not in what they train.
+
+    The defaults are the seed's network exactly; ``workloads train`` sizes the same shape to its
+    data (``in_features``, ``n_outputs``) and drops the softmax for regression.
     """
 
-    def __init__(self, num_units: int = 256, nonlin: nn.Module | None = None):
+    def __init__(
+        self,
+        num_units: int = 256,
+        nonlin: nn.Module | None = None,
+        in_features: int = 64,
+        n_outputs: int = 10,
+        softmax: bool = True,
+    ):
         super().__init__()
-        self.dense0 = nn.Linear(64, num_units)
+        self.dense0 = nn.Linear(in_features, num_units)
         self.bn0 = nn.BatchNorm1d(num_units)
         # A fresh ReLU per instance: a module as a default argument would be shared by every
         # network built in the process.
@@ -23,8 +33,8 @@ class DigitsNet(nn.Module):
         self.dropout = nn.Dropout(0.3)
         self.dense1 = nn.Linear(num_units, num_units // 2)
         self.dense2 = nn.Linear(num_units // 2, num_units // 4)
-        self.output = nn.Linear(num_units // 4, 10)
-        self.softmax = nn.Softmax(dim=-1)
+        self.output = nn.Linear(num_units // 4, n_outputs)
+        self.softmax = nn.Softmax(dim=-1) if softmax else nn.Identity()
 
     def forward(self, X, **kwargs):
         X = self.nonlin(self.bn0(self.dense0(X)))

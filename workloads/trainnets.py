@@ -1,4 +1,5 @@
-"""The networks of ``workloads train``: the digits MLP sized to the data, a small CNN, a line.
+"""The networks of ``workloads train`` besides the digits MLP (``workloads.nets.DigitsNet``,
+sized to the data): a small CNN and a line.
 
 Every module takes flat rows (``(n, features)`` float32): the data pipeline, the resident fast
 path and the scikit-learn rows then all see the same arrays, and the CNN restores the image shape
@@ -8,38 +9,6 @@ itself.
 from __future__ import annotations
 
 from torch import nn
-
-
-class MLP(nn.Module):
-    """The digits network's shape (:class:`workloads.nets.DigitsNet`) for any width and output.
-
-    ``in_features`` → 256 (BatchNorm1d, ReLU, Dropout 0.3) → 128 → 64 → ``n_outputs``; a softmax
-    output for classification (skorch pairs it with ``NLLLoss``), a plain one for regression.
-    """
-
-    def __init__(
-        self,
-        in_features: int = 64,
-        n_outputs: int = 10,
-        softmax: bool = True,
-        num_units: int = 256,
-    ):
-        super().__init__()
-        self.dense0 = nn.Linear(in_features, num_units)
-        self.bn0 = nn.BatchNorm1d(num_units)
-        self.nonlin = nn.ReLU()
-        self.dropout = nn.Dropout(0.3)
-        self.dense1 = nn.Linear(num_units, num_units // 2)
-        self.dense2 = nn.Linear(num_units // 2, num_units // 4)
-        self.output = nn.Linear(num_units // 4, n_outputs)
-        self.softmax = nn.Softmax(dim=-1) if softmax else nn.Identity()
-
-    def forward(self, X, **kwargs):
-        X = self.nonlin(self.bn0(self.dense0(X)))
-        X = self.dropout(X)
-        X = self.nonlin(self.dense1(X))
-        X = self.nonlin(self.dense2(X))
-        return self.softmax(self.output(X))
 
 
 class SmallCNN(nn.Module):

@@ -118,7 +118,8 @@ def safe_batch_size(rows: int, batch_size: int) -> int:
 
 
 def _module(net: str, data: TrainData) -> tuple[type, dict[str, Any]]:
-    from workloads.trainnets import MLP, LinearNet, SmallCNN
+    from workloads.nets import DigitsNet
+    from workloads.trainnets import LinearNet, SmallCNN
 
     if net == "cnn":
         c, h, w = data.sample_shape
@@ -126,7 +127,7 @@ def _module(net: str, data: TrainData) -> tuple[type, dict[str, Any]]:
     if net == "linear":
         return LinearNet, {"in_features": data.in_features}
     classification = data.task == "classification"
-    return MLP, {
+    return DigitsNet, {
         "in_features": data.in_features,
         "n_outputs": data.n_classes if classification else 1,
         "softmax": classification,
