@@ -1,6 +1,7 @@
 """Command line: `envcheck` (probe and judge this machine) and `envcheck judge FILE`.
 
-Exit codes: 0 ready, 1 not ready (a fail; a warn too with --strict), 2 bad usage or input.
+Exit codes: 0 ready, 1 not ready (a fail; a warn too with --strict), 2 bad usage or input,
+3 envcheck itself failed.
 The report goes to stdout; with --json the JSON report goes to stdout and the human report to
 stderr. Expected failures print one line, never a traceback (--debug shows it).
 """
@@ -24,6 +25,12 @@ class BadInput(click.ClickException):
     """Bad input (a file, a value): one line, exit 2."""
 
     exit_code = 2
+
+
+class InternalError(click.ClickException):
+    """envcheck itself failed (a bug): exit 3, so scripts never read it as "not ready"."""
+
+    exit_code = 3
 
 
 class DefaultGroup(click.Group):
@@ -231,7 +238,7 @@ def _report(
     except Exception as exc:
         if debug:
             raise
-        raise click.ClickException(
+        raise InternalError(
             f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
         ) from exc
     sys.exit(0 if report.verdict.ready else 1)

@@ -74,8 +74,9 @@ def collect(options: Options) -> Facts:
             torch, torch_run = _torch_facts(torch_future.result(), options)
     workloads = []
     if options.workloads:  # after the probes: it would skew their timings and fight for cores
+        device = "cuda" if torch.cuda_available else "cpu"
         workload = workload_probe.run_digits(
-            options.python or sys.executable, options.workload_timeout
+            options.python or sys.executable, options.workload_timeout, device
         )
         workloads.append(from_json(Workload, workload, "workloads"))
     return Facts(
@@ -99,12 +100,16 @@ def _run(name: str, seconds: float, error: str | None, timed_out: bool = False) 
     return ProbeRun(name=name, seconds=round(seconds, 4), status=status, detail=error)
 
 
+def _torch_budget(options: Options) -> float:
+    """One deadline for the torch child: import and CUDA initialisation, then the smoke test."""
+    return options.torch_timeout + (options.smoke_timeout if options.smoke else 0)
+
+
 def _run_torch(options: Options) -> subproc.Outcome:
     cmd = [options.python or sys.executable, str(TORCH_SCRIPT)]
     if options.smoke:
         cmd.append("--smoke")
-    budget = options.torch_timeout + (options.smoke_timeout if options.smoke else 0)
-    return subproc.run(cmd, budget)
+    return subproc.run(cmd, _torch_budget(options))
 
 
 def _run_docker(options: Options) -> subproc.Outcome:
@@ -173,7 +178,9 @@ def _torch_facts(out: subproc.Outcome, options: Options) -> tuple[Torch, ProbeRu
     stage = data.get("stage", "start-up")
     error = out.error and f"torch probe crashed: {out.error}"
     if out.timed_out:
-        error = f"torch probe did not finish in time (stuck in {stage})"
+        error = (
+            f"the torch probe did not finish within {_torch_budget(options):g} s (stuck in {stage})"
+        )
         if stage.startswith("smoke test on GPU"):
             index = int(stage.rsplit(" ", 1)[-1])
             torch["smoke"] = [
@@ -181,7 +188,8 @@ def _torch_facts(out: subproc.Outcome, options: Options) -> tuple[Torch, ProbeRu
                 {
                     "index": index,
                     "ok": False,
-                    "error": f"did not finish within {options.smoke_timeout:g} s",
+                    "error": f"did not finish by the torch probe's deadline "
+                    f"({_torch_budget(options):g} s: --torch-timeout + --smoke-timeout)",
                 },
             ]
         elif stage != "done":

@@ -59,14 +59,6 @@ def min_driver_for_major(major: int) -> str | None:
     return None
 
 
-def min_driver_for_cuda(cuda: str) -> str | None:
-    """The driver that shipped with toolkit ``cuda`` (e.g. '12.4' -> '550.54.14')."""
-    for entry in _data()["cuda"]:
-        if entry["version"] == cuda:
-            return entry["min_driver"]
-    return None
-
-
 def architecture(capability: str) -> str | None:
     """Compute capability -> architecture name ('9.0' -> 'Hopper')."""
     for entry in _data()["architecture"]:

@@ -63,6 +63,9 @@ class Driver:
     cuda: str | None = doc("Newest CUDA version the driver supports, e.g. '13.0'.")
     nvml_version: str | None = doc("NVML library version, e.g. '13.580.159.04'.")
     library: str | None = doc("Path of the libnvidia-ml that was loaded, when known.")
+    unavailable: dict[str, str] = doc(
+        "Field name -> why it is null ('not supported', ...).", factory=dict
+    )
     error: str | None = doc("Why NVML could not be read (one line); null when it could.")
     error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from envcheck.facts import SCHEMA
-from envcheck.probes.nvml import _reason_names
+from envcheck.probes.nvml import _cuda_text, _reason_names
 from envcheck.probes.torch_runtime import _cudnn_text
 
 FIXTURE = "fixtures/h200-device-2026-11-27.json"
@@ -54,7 +54,7 @@ def convert(raw: dict[str, Any]) -> dict[str, Any]:
         "source": f"shared/{FIXTURE} ({raw['observed']})",
         "driver": {
             "version": nvml["driver"],
-            "cuda": f"{nvml['cuda_driver'] // 1000}.{nvml['cuda_driver'] % 1000 // 10}",
+            "cuda": _cuda_text(nvml["cuda_driver"]),
             "nvml_version": nvml["nvml_version"],
         },
         "gpus": [gpu],

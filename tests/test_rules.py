@@ -246,6 +246,26 @@ CASES = [
         FAIL,
         "insufficient",
     ),
+    (
+        "torch_hung_in_cuda_init_points_at_the_driver",
+        "torch.cuda_build",
+        {
+            "torch": {
+                "cudnn": None,
+                "error_kind": "timeout",
+                "error": "did not finish within 60 s (stuck in CUDA initialisation)",
+            }
+        },
+        FAIL,
+        "nvidia-smi",
+    ),
+    (
+        "torch_hung_is_not_blamed_on_cudnn",
+        "cudnn.loaded",
+        {"torch": {"cudnn": None, "error_kind": "timeout", "error": "x"}},
+        SKIP,
+        "could not be probed",
+    ),
     ("h200_cudnn", "cudnn.loaded", {}, PASS, "9.19.0"),
     (
         "cudnn_missing_fails",

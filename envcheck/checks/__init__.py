@@ -65,12 +65,14 @@ def without_cuda_torch(facts: Facts) -> Finding | None:
     from envcheck.facts import ErrorKind
 
     torch = facts.torch
-    if torch.cuda:
-        return None
+    # An error first: a probe that hung in CUDA initialisation knows torch's CUDA but not the
+    # rest, and judging the rest would blame the wrong layer.
     if torch.error_kind == ErrorKind.NOT_INSTALLED:
         return skipped(f"torch is not installed for {torch.python}")
     if torch.error:
         return skipped("torch could not be probed (see torch.cuda_build)")
+    if torch.cuda:
+        return None
     if not torch.version:
         return skipped("torch was not probed")
     return skipped(f"torch {torch.version} is not a CUDA build")

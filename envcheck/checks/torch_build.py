@@ -28,6 +28,14 @@ def _not_importable(facts: Facts) -> Finding | None:
     torch = facts.torch
     if torch.error_kind == ErrorKind.NOT_INSTALLED:
         return skipped(f"torch is not installed for {torch.python}")
+    if torch.error_kind == ErrorKind.TIMEOUT:
+        return failed(
+            torch.error or "the torch probe timed out",
+            "Importing torch or initialising CUDA hung: check whether the driver answers, and the "
+            "kernel log for Xid errors (a slow disk or network home can also delay the import).",
+            "timeout 20 nvidia-smi",
+            "sudo dmesg | grep -i xid",
+        )
     if torch.error:
         return failed(
             f"torch could not be probed: {torch.error}",

@@ -75,24 +75,25 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _cuda_text(version: int) -> str:
+    """NVML's CUDA version integer: 13000 -> '13.0', 12090 -> '12.9'."""
+    return f"{version // 1000}.{version % 1000 // 10}"
+
+
 def _driver(pynvml: Any) -> dict[str, Any]:
     driver: dict[str, Any] = {}
-    for key, stage, fn in (
-        ("version", "nvmlSystemGetDriverVersion", pynvml.nvmlSystemGetDriverVersion),
-        ("nvml_version", "nvmlSystemGetNVMLVersion", pynvml.nvmlSystemGetNVMLVersion),
+    unavailable: dict[str, str] = {}
+    for key, fn, convert in (
+        ("version", pynvml.nvmlSystemGetDriverVersion, _text),
+        ("nvml_version", pynvml.nvmlSystemGetNVMLVersion, _text),
+        ("cuda", pynvml.nvmlSystemGetCudaDriverVersion, _cuda_text),
     ):
         try:
-            driver[key] = _text(_query(pynvml, stage, fn))
-        except Unavailable:
+            driver[key] = convert(_query(pynvml, fn.__name__, fn))
+        except Unavailable as exc:
             driver[key] = None
-    try:
-        cuda = _query(
-            pynvml, "nvmlSystemGetCudaDriverVersion", pynvml.nvmlSystemGetCudaDriverVersion
-        )
-        driver["cuda"] = f"{cuda // 1000}.{cuda % 1000 // 10}"
-    except Unavailable:
-        driver["cuda"] = None
-    return driver
+            unavailable[key] = exc.reason
+    return {**driver, "unavailable": unavailable}
 
 
 def _gpu(pynvml: Any, index: int) -> dict[str, Any]:

@@ -17,13 +17,15 @@ from envcheck.facts import ErrorKind
 from envcheck.probes.subproc import run as run_probe
 
 # Small enough to finish in seconds on a CPU, large enough to prove training converges.
-DIGITS_ARGS = ["digits", "--scales", "1", "--repeats", "1", "--device", "auto"]
+DIGITS_ARGS = ["digits", "--scales", "1", "--repeats", "1"]
 
 
-def run_digits(python: str, timeout: float) -> dict[str, Any]:
+def run_digits(python: str, timeout: float, device: str) -> dict[str, Any]:
+    """``device`` is named, never ``auto``: the workload's validation then proves the nets ran
+    where torch said a GPU was."""
     with tempfile.TemporaryDirectory(prefix="envcheck-workload-") as tmp:
         out = os.path.join(tmp, "digits.json")
-        cmd = [python, "-m", "workloads", *DIGITS_ARGS, "--json", out]
+        cmd = [python, "-m", "workloads", *DIGITS_ARGS, "--device", device, "--json", out]
         record: dict[str, Any] = {"name": "digits", "command": [*cmd[1:-1], "FILE"]}
         start = time.perf_counter()
         outcome = run_probe(cmd, timeout)
