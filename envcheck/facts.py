@@ -32,6 +32,8 @@ class ErrorKind:
     NOT_INSTALLED = "not_installed"
     CRASHED = "crashed"
     NOT_RUNNING = "not_running"  # a daemon (Docker) that nothing answers for
+    NO_GPU_RUNTIME = "no_gpu_runtime"  # Docker cannot give containers GPUs
+    IMAGE_NOT_FOUND = "image_not_found"  # the image is not on the Docker engine
     OTHER = "other"
 
     ALL = (
@@ -44,6 +46,8 @@ class ErrorKind:
         NOT_INSTALLED,
         CRASHED,
         NOT_RUNNING,
+        NO_GPU_RUNTIME,
+        IMAGE_NOT_FOUND,
         OTHER,
     )
 
@@ -207,6 +211,9 @@ class Docker:
         "A container with all GPUs started and ran; null: not tried."
     )
     gpu_container_error: str | None = doc("Why the GPU container failed (one line).")
+    gpu_container_error_kind: str | None = doc(
+        "Stable token for that failure, e.g. 'no_gpu_runtime', 'image_not_found' (see ErrorKind)."
+    )
     error: str | None = doc("Why the engine could not be read (one line).")
     error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
 

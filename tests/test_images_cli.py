@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
+from envcheck.expect import Expectations
+from envcheck.facts import Facts
 from envcheck.images import pins
-from tests.conftest import run_envcheck
+from envcheck.images.cli import _verdict
+from envcheck.images.run import ContainerResult
+from envcheck.report import judge
+from tests.conftest import ROOT, run_envcheck
 
 
 def test_list_shows_every_pin_with_its_base():
@@ -40,3 +48,56 @@ def test_unreachable_engine_is_one_line_with_the_remedy(tmp_path, args):
 def test_bad_usage_is_exit_2(args, words):
     proc = run_envcheck("images", *args, env={**os.environ, "DOCKER_HOST": "unix:///nonexistent"})
     assert proc.returncode == 2 and words in proc.stderr
+
+
+def only_error_line(proc) -> str:
+    """The one `Error: ` line of a failed command (usage lines may come before it)."""
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("memory", ["abc", "16q", "-1g", ""])
+def test_bad_memory_limit_is_exit_2_before_any_engine_call(memory):
+    # The SDK would raise its own exception from deep inside the run; the option says it first.
+    proc = run_envcheck("images", "run", "cu130-runtime", "--memory", memory, "--gpus", "none")
+    assert proc.returncode == 2
+    assert f"'{memory}' is not a size" in only_error_line(proc)
+
+
+@pytest.mark.parametrize("args", [["list"], ["build", "--default"], ["build", "cu130-runtime"]])
+def test_missing_pins_file_is_one_line_exit_2(args):
+    proc = run_envcheck("images", *args, "--pins", "/nonexistent.toml")
+    assert proc.returncode == 2
+    line = only_error_line(proc)
+    assert "/nonexistent.toml" in line and "gpu-envkit checkout" in line
+
+
+def test_installed_package_without_a_checkout_says_where_it_looked(tmp_path):
+    # A non-editable install (the images' /opt/venv): no docker/images.toml beside the package.
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "envcheck", site / "envcheck")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    for args in (["list"], ["build", "--default"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "envcheck", "images", *args],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert f"no pins file at {site / 'docker' / 'images.toml'}" in only_error_line(proc)
+
+
+def test_merged_verdict_needs_the_host_and_every_container(h200_facts):
+    ready_host = judge(h200_facts, Expectations())
+    bare_host = judge(Facts(), Expectations())  # no driver, no GPU: not ready
+    assert ready_host.verdict.ready and not bare_host.verdict.ready
+    good = ContainerResult("c0", "none", exit_code=0, report={})
+    bad = ContainerResult("c1", "none", exit_code=1, report={})
+    assert _verdict(ready_host, [good])["ready"] is True
+    verdict = _verdict(bare_host, [good])
+    assert verdict["ready"] is False and verdict["not_ready"] == ["host"]
+    assert verdict["summary"].startswith("host NOT ready (driver.present")
+    verdict = _verdict(ready_host, [good, bad])
+    assert verdict["ready"] is False and verdict["not_ready"] == ["c1"]
+    assert verdict["summary"] == "host ready; 1 of 2 container(s) ready"

@@ -532,10 +532,59 @@ CASES = [
                 "gpu_container_image": "img",
                 "gpu_container_ok": False,
                 "gpu_container_error": 'could not select device driver "" with capabilities',
+                "gpu_container_error_kind": "no_gpu_runtime",
             }
         },
         FAIL,
         "nvidia-ctk runtime configure",
+    ),
+    (
+        "docker_gpu_container_image_missing",
+        "docker.gpu_container",
+        {
+            "docker": {
+                "present": True,
+                "reachable": True,
+                "gpu_container_image": "img",
+                "gpu_container_ok": False,
+                "gpu_container_error": "image img not found on this engine",
+                "gpu_container_error_kind": "image_not_found",
+            }
+        },
+        FAIL,
+        "docker pull img",
+    ),
+    (
+        # "not found" in the text is not a missing image: the kind says what failed.
+        "docker_gpu_container_nvidia_smi_missing_in_image",
+        "docker.gpu_container",
+        {
+            "docker": {
+                "present": True,
+                "reachable": True,
+                "gpu_container_image": "img",
+                "gpu_container_ok": False,
+                "gpu_container_error": 'exec: "nvidia-smi": executable file not found in $PATH',
+                "gpu_container_error_kind": "other",
+            }
+        },
+        FAIL,
+        "docker run --rm --gpus all --entrypoint nvidia-smi img -L",
+    ),
+    (
+        # make gpu-check installs no docker extra: our packaging must not warn the host.
+        "docker_sdk_not_installed_skips",
+        "docker.engine",
+        {
+            "docker": {
+                "present": True,
+                "reachable": None,
+                "error": "the Docker SDK is not installed",
+                "error_kind": "not_installed",
+            }
+        },
+        SKIP,
+        "pip install 'gpu-envkit[docker]'",
     ),
 ]
 

@@ -1,8 +1,11 @@
 """Docker host readiness: the engine answers, it can give containers GPUs, and one really starts.
 
-Every check skips where there is no Docker at all (inside a container, on a host without it).
+Every check skips where there is no Docker at all (inside a container, on a host without it),
+and where the Docker SDK is not installed (an optional extra: our packaging, not the host).
 Docker is optional plumbing: a host whose engine is down or lacks the NVIDIA runtime can still
 train on bare metal, so those warn; a GPU container test that was asked for and failed fails.
+Remedies come from ``envcheck.images.engine.REMEDIES``, keyed on the recorded error kind, so
+`envcheck images` and these checks say the same thing.
 """
 
 from __future__ import annotations
@@ -10,50 +13,33 @@ from __future__ import annotations
 from envcheck.checks import Finding, check, failed, passed, skipped, warned
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts
+from envcheck.images.engine import remedy
 
-TOOLKIT_DOCS = (
-    "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html"
-)
-TOOLKIT_COMMANDS = (
-    "sudo apt-get install -y nvidia-container-toolkit   # from NVIDIA's apt repository",
-    "sudo nvidia-ctk runtime configure --runtime=docker",
-    "sudo systemctl restart docker",
-)
 
-_ENGINE_ERRORS = {
-    ErrorKind.NOT_RUNNING: (
-        "Start the Docker daemon (or point DOCKER_HOST at the engine you mean).",
-        ("sudo systemctl start docker", "sudo systemctl enable docker"),
-    ),
-    ErrorKind.NO_PERMISSION: (
-        "Add your user to the docker group, then log in again.",
-        ("sudo usermod -aG docker $USER", "newgrp docker"),
-    ),
-    ErrorKind.NOT_INSTALLED: (
-        "Install the Docker SDK for Python next to envcheck.",
-        ("pip install 'gpu-envkit[docker]'",),
-    ),
-    ErrorKind.TIMEOUT: (
-        "The daemon is up but does not answer: check its state and log.",
-        ("sudo systemctl status docker", "sudo journalctl -u docker --since -10min"),
-    ),
-}
+def _fix(kind: str | None, image: str = "IMAGE") -> tuple[str, ...]:
+    """The remedy of an engine error kind as (text, *commands)."""
+    text, commands = remedy(kind, image)
+    return (text, *commands)
 
 
 @check("docker.engine", "Docker engine reachable")
 def engine(facts: Facts, expect: Expectations) -> Finding:
     """The Docker engine answers; each way it does not (not running, no permission on its
-    socket, no SDK, hung) has its own remedy."""
+    socket, hung) has its own remedy. Without the Docker SDK (the `docker` extra, which
+    `make gpu-check` does not install) it is not asked: skipped, saying how to enable it."""
     docker = facts.docker
     if not docker.present:
         return skipped("no Docker engine on this host")
     if docker.reachable:
         return passed(f"Docker {docker.server_version} answers at {docker.host}")
-    text, commands = _ENGINE_ERRORS.get(
-        docker.error_kind or "", ("Run `docker version` to see the engine's own message.", ())
-    )
+    if docker.error_kind == ErrorKind.NOT_INSTALLED:
+        return skipped(
+            f"Docker at {docker.host} not checked: the Docker SDK for Python is not installed "
+            "(pip install 'gpu-envkit[docker]' enables the docker.* checks)"
+        )
     return warned(
-        docker.error or f"the Docker engine at {docker.host} did not answer", text, *commands
+        docker.error or f"the Docker engine at {docker.host} did not answer",
+        *_fix(docker.error_kind),
     )
 
 
@@ -78,8 +64,7 @@ def nvidia_runtime(facts: Facts, expect: Expectations) -> Finding:
     return warned(
         f"Docker has no NVIDIA runtime (runtimes: {runtimes}), no NVIDIA CDI device and no "
         "nvidia-container-runtime-hook: `docker run --gpus all` will fail",
-        f"Install the NVIDIA Container Toolkit ({TOOLKIT_DOCS}) and configure Docker for it.",
-        *TOOLKIT_COMMANDS,
+        *_fix(ErrorKind.NO_GPU_RUNTIME),
     )
 
 
@@ -96,19 +81,13 @@ def gpu_container(facts: Facts, expect: Expectations) -> Finding:
     if docker.gpu_container_ok:
         return passed(f"{image} started with all GPUs and listed them")
     error = docker.gpu_container_error or "unknown error"
-    if "could not select device driver" in error:
-        return failed(
-            f"{image} could not start with GPUs: {error}",
-            "Docker does not know how to give containers GPUs: install and configure the "
-            "NVIDIA Container Toolkit.",
-            *TOOLKIT_COMMANDS,
-        )
-    if "not found" in error:
-        return failed(
-            f"{image} could not start: {error}",
-            "Build or pull the image first.",
-            "envcheck images build cu130-runtime",
-        )
+    kind = docker.gpu_container_error_kind
+    if kind == ErrorKind.NO_GPU_RUNTIME:
+        return failed(f"{image} could not start with GPUs: {error}", *_fix(kind))
+    if kind == ErrorKind.IMAGE_NOT_FOUND:
+        return failed(f"{image} could not start: {error}", *_fix(kind, image or "IMAGE"))
+    if kind in (ErrorKind.NOT_RUNNING, ErrorKind.NO_PERMISSION, ErrorKind.TIMEOUT):
+        return failed(f"{image} with GPUs failed: {error}", *_fix(kind))
     return failed(
         f"{image} with GPUs failed: {error}",
         "Run the same by hand to see the whole message.",

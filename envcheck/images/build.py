@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import __version__
-from envcheck.images.engine import EngineError
+from envcheck.facts import ErrorKind
+from envcheck.images.engine import EngineError, classify, remedy, sdk_errors
 from envcheck.images.pins import DOCKERFILE, ROOT, ImagePin
 
 # The classic builder paints a step's stderr red; the log keeps plain text.
@@ -39,9 +40,18 @@ class Overrides:
 class BuildError(EngineError):
     """The build failed; ``log`` keeps its last lines."""
 
-    def __init__(self, message: str, log: list[str]) -> None:
-        super().__init__(message, "Read the build log above; rerun with the same arguments.")
+    def __init__(self, message: str, log: list[str], kind: str = ErrorKind.OTHER) -> None:
+        fix = ("Read the build log above; rerun with the same arguments.",)
+        if kind != ErrorKind.OTHER:  # the engine failed (timed out, went away), not a step
+            fix = remedy(kind)[1]
+        super().__init__(message, *fix, kind=kind)
         self.log = log
+
+
+def missing_sources() -> list[Path]:
+    """What a build context needs from a gpu-envkit checkout and is not here (an installed
+    package carries neither docker/Dockerfile nor the project files beside it)."""
+    return [p for p in (DOCKERFILE, *(ROOT / name for name in SOURCES)) if not p.exists()]
 
 
 def build_args(pin: ImagePin, over: Overrides = Overrides()) -> dict[str, str]:
@@ -123,8 +133,6 @@ def build(
     progress: Callable[[str], None] = lambda line: None,
 ) -> str:
     """Build ``pin``; returns the image id. Raises BuildError with the failing step's message."""
-    from docker.errors import APIError
-
     tag = over.tag or pin.tag
     log: list[str] = []
     pending = ""
@@ -155,8 +163,10 @@ def build(
                         log.append(line.rstrip())
                         progress(line.rstrip())
                 image_id = (chunk.get("aux") or {}).get("ID", image_id)
-        except APIError as exc:
-            raise BuildError(f"building {tag} failed: {exc.explanation or exc}", log[-20:]) from exc
+        except sdk_errors() as exc:  # the engine refused, timed out or went away
+            why = getattr(exc, "explanation", None) or exc
+            kind = classify(exc)
+            raise BuildError(f"building {tag} failed: {why}", log[-20:], kind) from exc
     if image_id is None:
         raise BuildError(f"building {tag} failed: the engine reported no image", log[-20:])
     return image_id

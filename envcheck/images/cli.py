@@ -1,12 +1,14 @@
 """`envcheck images list|build|run`: the pinned images, through the Docker SDK.
 
 Errors print one line and the commands that fix them, exit 1 (the engine or the image is not
-ready) or 2 (bad usage: an unknown image, a bad option). Ctrl-C removes the containers first.
+ready) or 2 (bad usage or input: an unknown image, a bad option, no pins file). Ctrl-C removes
+the containers first. `run` is ready only when this host and every container are.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,11 +37,43 @@ class EngineFailure(click.ClickException):
             click.echo(f"  fix: {line}", file=out)
 
 
-def _pin(name: str) -> pins_mod.ImagePin:
+class BadInput(click.ClickException):
+    """Bad input (no pins file, no checkout to build from): one line, exit 2."""
+
+    exit_code = 2
+
+
+def _load(path: Path | None) -> tuple[list[pins_mod.ImagePin], list[str]]:
     try:
-        return pins_mod.find(name)
+        return pins_mod.load(path or pins_mod.PINS)
+    except pins_mod.PinsError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def _pin(name: str, path: Path | None) -> pins_mod.ImagePin:
+    path = path or pins_mod.PINS
+    _load(path)  # no file, or a broken one: its own message
+    try:
+        return pins_mod.find(name, path)
     except pins_mod.PinsError as exc:
         raise click.BadParameter(str(exc), param_hint="IMAGE") from exc
+
+
+pins_option = click.option(
+    "--pins",
+    "pins_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The image pins to use [default: docker/images.toml of this checkout].",
+)
+
+# What the engine accepts as a size (the SDK's parse_bytes): a number and b, k, m or g.
+_SIZE = re.compile(r"\d+(\.\d+)?([bkmg]b?)?", re.IGNORECASE)
+
+
+def _memory(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not _SIZE.fullmatch(value.strip()):
+        raise click.BadParameter(f"{value!r} is not a size: a number with b, k, m or g, e.g. 16g")
+    return value.strip() if value else value
 
 
 def _client(timeout: float) -> Any:
@@ -58,9 +92,10 @@ def images_group() -> None:
 
 @images_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the pins as JSON.")
-def list_cmd(as_json: bool) -> None:
+@pins_option
+def list_cmd(as_json: bool, pins_file: Path | None) -> None:
     """Every pinned image: tag, base, torch build, cuDNN, minimum driver, architectures."""
-    pins, defaults = pins_mod.load()
+    pins, defaults = _load(pins_file)
     if as_json:
         rows = [
             {**vars(p), "arch_list": list(p.arch_list), "default": p.name in defaults} for p in pins
@@ -96,6 +131,7 @@ def list_cmd(as_json: bool) -> None:
     help="Seconds to wait for the engine to answer one request.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not stream the build output.")
+@pins_option
 def build_cmd(
     names: tuple[str, ...],
     defaults: bool,
@@ -105,17 +141,24 @@ def build_cmd(
     tag: str | None,
     timeout: float,
     quiet: bool,
+    pins_file: Path | None,
 ) -> None:
     """Build images of docker/images.toml by name, streaming the build's progress to stderr."""
-    from envcheck.images.build import Overrides, build
+    from envcheck.images.build import Overrides, build, missing_sources
 
     if defaults:
-        names = (*names, *pins_mod.load()[1])
+        names = (*names, *_load(pins_file)[1])
     if not names:
         raise click.UsageError("name at least one image (see `envcheck images list`) or --default")
     if tag and len(names) > 1:
         raise click.UsageError("--tag needs exactly one image")
-    selected = [_pin(n) for n in names]
+    selected = [_pin(n, pins_file) for n in names]
+    missing = missing_sources()
+    if missing:
+        raise BadInput(
+            f"no {missing[0]}: `envcheck images build` builds from a gpu-envkit checkout "
+            "(the Dockerfile and the sources beside the envcheck package)"
+        )
     client = _client(timeout)
     over = Overrides(runtime_base=base, devel_base=devel_base, wheelhouse=wheelhouse, tag=tag)
     for pin in selected:
@@ -152,7 +195,11 @@ def _gpus_option(gpus: str, per_gpu: bool, host_gpus: list[str]) -> list[str] | 
     help="'all', 'none', or GPU indices/UUIDs separated by commas.",
 )
 @click.option("--per-gpu", is_flag=True, help="One container per GPU, in parallel.")
-@click.option("--memory", help="Memory limit of each container, e.g. 16g (no swap on top).")
+@click.option(
+    "--memory",
+    callback=_memory,
+    help="Memory limit of each container, e.g. 16g (no swap on top).",
+)
 @click.option(
     "--timeout",
     type=float,
@@ -167,6 +214,7 @@ def _gpus_option(gpus: str, per_gpu: bool, host_gpus: list[str]) -> list[str] | 
     help=f"Print the merged result ({RUN_SCHEMA}) as JSON on stdout.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@pins_option
 def run_cmd(
     image: str,
     args: tuple[str, ...],
@@ -176,6 +224,7 @@ def run_cmd(
     timeout: float,
     as_json: bool,
     debug: bool,
+    pins_file: Path | None,
 ) -> None:
     """Run IMAGE (a name from docker/images.toml, or any tag) and merge the containers' reports
     with this host's facts into one verdict. ARGS go to the image's entry point (all, check,
@@ -184,7 +233,7 @@ def run_cmd(
 
     if gpus == "none" and per_gpu:
         raise click.UsageError("--per-gpu needs GPUs; drop --gpus none")
-    tag = _tag_of(image)
+    tag = _tag_of(image, pins_file)
     try:
         client = _client(60.0)  # first: an unreachable engine needs no host probing
         host = _host_report()
@@ -201,18 +250,14 @@ def run_cmd(
         if debug:
             raise
         raise EngineFailure(exc) from exc
-    ready = all(r.ready for r in results)
     for r in results:
         click.echo(f"── {r.name} (GPUs: {r.gpus}) exit {r.exit_code}", err=True)
         if r.stderr.strip():
             click.echo(r.stderr.rstrip(), err=True)
         if r.error:
             click.echo(f"Error: {r.name} {r.error}", err=True)
-    verdict = {
-        "ready": ready,
-        "summary": f"{sum(r.ready for r in results)} of {len(results)} container(s) ready",
-    }
-    click.echo(("ready: " if ready else "NOT ready: ") + verdict["summary"], err=True)
+    verdict = _verdict(host, results)
+    click.echo(("ready: " if verdict["ready"] else "NOT ready: ") + verdict["summary"], err=True)
     if as_json:
         merged = {
             "schema": RUN_SCHEMA,
@@ -222,14 +267,34 @@ def run_cmd(
             "verdict": verdict,
         }
         click.echo(json.dumps(merged, indent=1))
-    sys.exit(0 if ready else 1)
+    sys.exit(0 if verdict["ready"] else 1)
 
 
-def _tag_of(image: str) -> str:
-    try:
-        return pins_mod.find(image).tag
-    except pins_mod.PinsError:
-        return image  # any tag: a locally built or test image
+def _verdict(host: Any, results: list[Any]) -> dict[str, Any]:
+    """Ready only when this host is and every container is; ``not_ready`` names who is not."""
+    from envcheck.checks import FAIL
+
+    not_ready = ([] if host.verdict.ready else ["host"]) + [r.name for r in results if not r.ready]
+    failed = [c for c in host.checks if c.status == FAIL]
+    host_part = "host ready" if host.verdict.ready else "host NOT ready"
+    if failed:
+        host_part += " (" + ", ".join(c.id for c in failed) + ")"
+    containers = f"{sum(r.ready for r in results)} of {len(results)} container(s) ready"
+    return {
+        "ready": not not_ready,
+        "host_ready": host.verdict.ready,
+        "not_ready": not_ready,
+        "summary": f"{host_part}; {containers}",
+    }
+
+
+def _tag_of(image: str, pins_file: Path | None) -> str:
+    if pins_file is None and not pins_mod.PINS.is_file():
+        return image  # an installed envcheck: IMAGE can only be a tag
+    for pin in _load(pins_file)[0]:
+        if image in (pin.name, pin.tag):
+            return pin.tag
+    return image  # any tag: a locally built or test image
 
 
 def _host_report() -> Any:

@@ -11,6 +11,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+# docker/ lies beside the package in a checkout (or an editable install) only: an installed
+# package has no pins unless given a file (`envcheck images ... --pins FILE`).
 ROOT = Path(__file__).resolve().parents[2]
 PINS = ROOT / "docker" / "images.toml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
@@ -18,7 +20,7 @@ TARGETS = ("runtime", "devel")
 
 
 class PinsError(ValueError):
-    """No such image, or a pins file that does not parse."""
+    """No such image, or a pins file that is missing or does not parse."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class ImagePin:
 
 def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
     """Every pinned image, and the names `make images` builds by default."""
+    if not path.is_file():
+        raise PinsError(
+            f"no pins file at {path}: `envcheck images` runs from a gpu-envkit checkout "
+            "(docker/images.toml beside the envcheck package), or give one with --pins FILE"
+        )
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)

@@ -1,9 +1,11 @@
 """Run an image's containers (all GPUs in one, or one per GPU in parallel) and collect reports.
 
 Every container is created with the ``LABEL`` of this run and removed in a ``finally``: on
-success, on any error and on Ctrl-C. Containers are created and started separately (never
-``remove=True``): when the engine refuses the GPU request at *start* (HTTP 500, "could not
-select device driver"), the container already exists in state Created and would stay behind.
+success, on any error and on Ctrl-C; an error while removing one never stops the others.
+Containers are created and started separately (never ``remove=True``): when the engine refuses
+the GPU request at *start* (HTTP 500, "could not select device driver"), the container already
+exists in state Created and would stay behind. Whatever the SDK raises comes out as an
+``EngineError`` (see ``engine.calls``).
 """
 
 from __future__ import annotations
@@ -12,18 +14,11 @@ import contextlib
 import json
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from envcheck.images.engine import LABEL, EngineError
-
-NO_GPU_DRIVER = "could not select device driver"
-TOOLKIT_REMEDY = (
-    "sudo apt-get install -y nvidia-container-toolkit   # from NVIDIA's apt repository",
-    "sudo nvidia-ctk runtime configure --runtime=docker",
-    "sudo systemctl restart docker",
-)
+from envcheck.images.engine import LABEL, EngineError, calls, sdk_errors
 
 
 @dataclass
@@ -75,6 +70,11 @@ def run(client: Any, spec: RunSpec) -> list[ContainerResult]:
         with ThreadPoolExecutor(max_workers=len(slots)) as pool:
             futures = [pool.submit(_one, client, spec, run_id, gpu, stop) for gpu in slots]
             try:
+                # The first error ends the run, whichever container it came from.
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                for f in futures:
+                    if f in done and f.exception() is not None:
+                        raise f.exception()  # type: ignore[misc]
                 return [f.result() for f in futures]
             except BaseException:
                 # Ctrl-C or an engine error: remove the others now, so the workers blocked in
@@ -87,17 +87,21 @@ def run(client: Any, spec: RunSpec) -> list[ContainerResult]:
 
 
 def remove_all(client: Any, run_id: str) -> None:
-    """Force-remove every container of this run (running, exited or only created)."""
-    from docker.errors import APIError, NotFound
+    """Force-remove every container of this run (running, exited or only created).
 
-    with contextlib.suppress(APIError):
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL}={run_id}"}):
-            with contextlib.suppress(NotFound, APIError):
-                c.remove(force=True)
+    Never raises an SDK error: one container that cannot be removed (gone already, a timeout)
+    must not keep the others; run() calls this twice on an error, a second chance.
+    """
+    errors = sdk_errors()
+    containers: list[Any] = []
+    with contextlib.suppress(*errors):
+        containers = client.containers.list(all=True, filters={"label": f"{LABEL}={run_id}"})
+    for c in containers:
+        with contextlib.suppress(*errors):
+            c.remove(force=True)
 
 
 def _one(client: Any, spec: RunSpec, run_id: str, gpu: str, stop: threading.Event) -> Any:
-    from docker.errors import APIError, ImageNotFound
     from docker.types import DeviceRequest
 
     name = f"gpu-envkit-{run_id}-{gpu if gpu != 'all' else 'gpus'}"
@@ -117,31 +121,22 @@ def _one(client: Any, spec: RunSpec, run_id: str, gpu: str, stop: threading.Even
         options.update(mem_limit=spec.mem_limit, memswap_limit=spec.mem_limit)
     if spec.entrypoint is not None:
         options["entrypoint"] = spec.entrypoint
-    try:
+    with calls(f"creating {name}", spec.image):
         container = client.containers.create(spec.image, spec.command, **options)
-    except ImageNotFound as exc:
-        raise EngineError(
-            f"image {spec.image} not found on this engine",
-            f"envcheck images build NAME   # or: docker pull {spec.image}",
-            kind="not_found",
-        ) from exc
     try:
         if stop.is_set():
             return ContainerResult(name, gpu, error="cancelled")
-        try:
+        with calls(f"starting {name}", spec.image):
             container.start()
-        except APIError as exc:
-            if NO_GPU_DRIVER in str(exc.explanation or exc):
-                raise EngineError(
-                    f"the engine cannot give containers GPUs: {exc.explanation} "
-                    "(the NVIDIA Container Toolkit is not configured for this Docker)",
-                    *TOOLKIT_REMEDY,
-                    kind="no_gpu_runtime",
-                ) from exc
-            raise EngineError(f"{name} did not start: {exc.explanation or exc}") from exc
-        return _collect(container, name, gpu, spec)
+        try:
+            with calls(f"reading the output of {name}", spec.image):
+                return _collect(container, name, gpu, spec)
+        except EngineError:
+            if stop.is_set():  # removed under it, as another container failed
+                return ContainerResult(name, gpu, error="cancelled")
+            raise
     finally:
-        with contextlib.suppress(APIError):
+        with contextlib.suppress(*sdk_errors()):
             container.remove(force=True)
 
 

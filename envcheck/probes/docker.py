@@ -15,6 +15,7 @@ import shutil
 import sys
 from typing import Any
 
+from envcheck.facts import ErrorKind
 from envcheck.probes.subproc import emit
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -28,14 +29,15 @@ def present() -> tuple[bool, str]:
 
 def engine(timeout: float) -> tuple[Any, dict[str, Any]]:
     """(client or None, facts of the engine from `docker info`)."""
-    from envcheck.images.engine import EngineError, connect
+    from envcheck.images.engine import EngineError, calls, connect
 
     try:
         client = connect(timeout)
+        with calls("reading `docker info`"):
+            info = client.info()
     except EngineError as exc:
-        reachable = None if exc.kind == "not_installed" else False
+        reachable = None if exc.kind == ErrorKind.NOT_INSTALLED else False
         return None, {"reachable": reachable, "error": str(exc), "error_kind": exc.kind}
-    info = client.info()
     devices = [
         d.get("ID", "") for d in info.get("DiscoveredDevices") or [] if d.get("Source") == "cdi"
     ]
@@ -57,13 +59,21 @@ def gpu_container(client: Any, image: str, budget: float) -> dict[str, Any]:
     spec = RunSpec(image=image, entrypoint=["nvidia-smi", "-L"], gpus=["all"], timeout=budget)
     try:
         (result,) = run(client, spec)
-    except EngineError as exc:
-        return {"gpu_container_ok": False, "gpu_container_error": str(exc)}
+    except EngineError as exc:  # the kind, not the text, says why (see engine.classify)
+        return {
+            "gpu_container_ok": False,
+            "gpu_container_error": str(exc),
+            "gpu_container_error_kind": exc.kind,
+        }
     if result.exit_code == 0:
         return {"gpu_container_ok": True}
     last = [line for line in result.stderr.splitlines() if line.strip()]
-    why = last[-1][:300] if last else f"exit code {result.exit_code}"
-    return {"gpu_container_ok": False, "gpu_container_error": f"nvidia-smi -L failed: {why}"}
+    why = last[-1][:300] if last else result.error or f"exit code {result.exit_code}"
+    return {
+        "gpu_container_ok": False,
+        "gpu_container_error": f"nvidia-smi -L failed: {why}",
+        "gpu_container_error_kind": ErrorKind.OTHER,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
 
 from envcheck.images import build as build_mod
+from envcheck.images.engine import EngineError
 from envcheck.images.run import RunSpec, run
 from tests.conftest import run_envcheck
 from tests.docker.conftest import BASE, TEST_PIN
@@ -43,6 +45,43 @@ def test_container_killed_for_memory_through_the_cli(test_image, no_leftovers):
         "images", "run", test_image, "--gpus", "none", "--memory", "64m", "digits", timeout=120
     )
     one_error_line(proc, "killed for running out of memory (limit 64m)")
+
+
+def test_memory_limit_the_engine_refuses_is_one_line(test_image, no_leftovers):
+    # A valid size, below the engine's minimum: refused at create, by the engine (HTTP 400).
+    proc = run_envcheck(
+        "images", "run", test_image, "--gpus", "none", "--memory", "1m", "check", timeout=120
+    )
+    one_error_line(proc, "Minimum memory limit allowed is 6MB")
+
+
+def test_sdk_errors_come_out_as_engine_errors(engine, test_image, no_leftovers):
+    # The SDK parses the limit itself and raises its own DockerException, before any request.
+    with pytest.raises(EngineError, match=r"creating gpu-envkit-\w+-none: .*\(abc\)"):
+        run(engine, RunSpec(image=test_image, mem_limit="abc"))
+
+
+def test_first_refused_container_ends_the_run_and_removes_the_others(
+    engine, test_image, no_leftovers
+):
+    # One container sleeps, the other is refused its GPUs at start: the run must end with that
+    # error now (not when the sleeper finishes), and the sleeper must go.
+    spec = RunSpec(image=test_image, entrypoint=["sleep", "600"], gpus=["none", "all"], timeout=600)
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            run(engine, spec)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the run waited for the sleeping container"
+    (error,) = outcome
+    assert isinstance(error, EngineError) and error.kind == "no_gpu_runtime", error
 
 
 def test_oom_kill_is_recorded(engine, test_image, no_leftovers):

@@ -75,10 +75,21 @@ def test_digits_part_alone_prints_the_workload_result(test_image, no_leftovers):
         "images", "run", test_image, "--gpus", "none", "--json", "digits", "--scales", "1",
         "--repeats", "1", timeout=300,
     )  # fmt: skip
-    (container,) = json.loads(proc.stdout)["containers"]
+    merged = json.loads(proc.stdout)
+    (container,) = merged["containers"]
     assert container["report"]["schema"] == "workloads.digits/1"
     assert container["report"]["validation"]["passed"] is True
-    assert container["exit_code"] == 0 and proc.returncode == 0
+    assert container["exit_code"] == 0 and container["ready"] is True
+    # One verdict for host and containers: a ready container on a host that is not ready (one
+    # without a GPU, like the test machines) is not ready, and the host is named as the cause.
+    host_ready = merged["host"]["verdict"]["ready"]
+    assert (
+        merged["verdict"]["ready"] is host_ready and merged["verdict"]["host_ready"] is host_ready
+    )
+    assert proc.returncode == (0 if host_ready else 1)
+    if not host_ready:
+        assert merged["verdict"]["not_ready"] == ["host"]
+        assert "NOT ready: host NOT ready (" in proc.stderr
 
 
 def test_ctrl_c_removes_the_running_container(engine, test_image, no_leftovers):
