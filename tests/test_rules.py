@@ -39,6 +39,8 @@ def result(facts: Facts, check_id: str, expect: Expectations | None = None):
 
 
 V100 = Gpu(index=1, name="Tesla V100-SXM2-32GB", compute_capability="7.0")
+# A Docker engine that answers; the docker cases add what they are about.
+DOCKER_UP = {"present": True, "reachable": True}
 RTX5090 = Gpu(index=0, name="NVIDIA GeForce RTX 5090", compute_capability="12.0")
 
 # (test id, check id, changes to the H200 facts, expected status, text the summary or remedy holds)
@@ -513,8 +515,7 @@ CASES = [
         "docker.gpu_container",
         {
             "docker": {
-                "present": True,
-                "reachable": True,
+                **DOCKER_UP,
                 "gpu_container_image": "img",
                 "gpu_container_ok": True,
             }
@@ -527,8 +528,7 @@ CASES = [
         "docker.gpu_container",
         {
             "docker": {
-                "present": True,
-                "reachable": True,
+                **DOCKER_UP,
                 "gpu_container_image": "img",
                 "gpu_container_ok": False,
                 "gpu_container_error": 'could not select device driver "" with capabilities',
@@ -543,8 +543,7 @@ CASES = [
         "docker.gpu_container",
         {
             "docker": {
-                "present": True,
-                "reachable": True,
+                **DOCKER_UP,
                 "gpu_container_image": "img",
                 "gpu_container_ok": False,
                 "gpu_container_error": "image img not found on this engine",
@@ -560,8 +559,7 @@ CASES = [
         "docker.gpu_container",
         {
             "docker": {
-                "present": True,
-                "reachable": True,
+                **DOCKER_UP,
                 "gpu_container_image": "img",
                 "gpu_container_ok": False,
                 "gpu_container_error": 'exec: "nvidia-smi": executable file not found in $PATH',

@@ -5,7 +5,10 @@ that tools (envcheck, the CLI's ``--help``) can find it without paying for them.
 modules are imported by the code that runs a workload.
 """
 
-__all__ = ["DIGITS_SCHEMA", "TRAIN_SCHEMA"]
+__all__ = ["DEVICES", "DIGITS_SCHEMA", "TRAIN_SCHEMA"]
+
+# Where a workload's torch rows may run (--device); auto picks cuda when torch sees a GPU.
+DEVICES = ("auto", "cuda", "cpu")
 
 # The version tag of the digits result envelope; bump it (and ship a new schema file) whenever
 # a field changes meaning or disappears, never for additions that readers may ignore.

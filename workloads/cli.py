@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from workloads import DEVICES
 from workloads.models import MODEL_NAMES, MODELS
 
 
@@ -135,7 +136,7 @@ def main() -> None:
 )
 @click.option(
     "--device",
-    type=click.Choice(["auto", "cuda", "cpu"]),
+    type=click.Choice(DEVICES),
     default="auto",
     show_default=True,
     help="Where the torch rows run (scikit-learn rows always run on the CPU).",
@@ -254,7 +255,7 @@ _TRAIN_EPILOG = (
 )
 @click.option(
     "--device",
-    type=click.Choice(["auto", "cuda", "cpu"]),
+    type=click.Choice(DEVICES),
     default="auto",
     show_default=True,
     help="Where the skorch row runs (the scikit-learn row always runs on the CPU).",

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from workloads import DEVICES
 from workloads.data import DigitsSplit, load_digits_split
 from workloads.errors import WorkloadError
 from workloads.machine import (
@@ -38,7 +39,6 @@ from workloads.records import DigitsRecord, make_result
 from workloads.validate import validate
 
 DEFAULT_SCALES = (1, 10, 100)
-DEVICES = ("auto", "cuda", "cpu")
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,7 @@ class DigitsOptions:
             )
         if len(set(self.models)) != len(self.models):
             raise WorkloadError(f"--models: a model is repeated in {list(self.models)}")
-        if self.device not in DEVICES:
-            raise WorkloadError(
-                f"--device: must be one of {', '.join(DEVICES)}, got {self.device!r}"
-            )
+        check_device(self.device)
         for name, value in (("repeats", self.repeats), ("epochs", self.epochs)):
             if value < 1:
                 raise WorkloadError(f"--{name}: must be at least 1, got {value}")
@@ -82,6 +79,11 @@ class DigitsOptions:
             raise WorkloadError(f"batch size must be at least 2, got {self.batch_size}")
         if self.threads is not None and self.threads < 1:
             raise WorkloadError(f"--threads: must be at least 1, got {self.threads}")
+
+
+def check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise WorkloadError(f"--device: must be one of {', '.join(DEVICES)}, got {device!r}")
 
 
 def resolve_device(requested: str) -> str:

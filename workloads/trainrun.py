@@ -25,7 +25,7 @@ from workloads.machine import (
     usable_cores,
 )
 from workloads.models import class_path, ran_on
-from workloads.runner import DEVICES, resolve_device, seed_everything, synchronize, timed
+from workloads.runner import check_device, resolve_device, seed_everything, synchronize, timed
 from workloads.streaming import ArrayDataset, Placement, choose_placement, default_workers
 from workloads.trainrecords import TrainRecord, make_train_result
 from workloads.trainvalidate import validate_train
@@ -71,10 +71,7 @@ class TrainOptions:
     def check(self) -> None:
         """Raise :class:`WorkloadError` naming the first bad option (before any data is read)."""
         parse_dataset(self.dataset)
-        if self.device not in DEVICES:
-            raise WorkloadError(
-                f"--device: must be one of {', '.join(DEVICES)}, got {self.device!r}"
-            )
+        check_device(self.device)
         if self.net not in NETS:
             raise WorkloadError(f"--net: must be one of {', '.join(NETS)}, got {self.net!r}")
         if self.task not in TASKS:
