@@ -61,7 +61,7 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         "--json",
         "as_json",
         is_flag=True,
-        help="Print the JSON report (envcheck.report/1) on stdout; the human report goes "
+        help="Print the JSON report (envcheck.report/2) on stdout; the human report goes "
         "to stderr.",
     )
     @click.option(
@@ -159,7 +159,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float
 @click.option(
     "--save-facts",
     type=click.Path(dir_okay=False, writable=True),
-    help="Also save the raw facts (envcheck.facts/1), to judge again with `envcheck judge`.",
+    help="Also save the raw facts (envcheck.facts/2), to judge again with `envcheck judge`.",
 )
 @output_options
 def check_cmd(
@@ -203,16 +203,25 @@ def check_cmd(
 
 
 @main.command("judge")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--from",
+    "fmt",
+    type=click.Choice(["collect-env", "nvidia-smi", "text"]),
+    help="Read the text as this (default: recognised from its content).",
+)
 @output_options
-def judge_cmd(file: str, **out: Any) -> None:
-    """Judge saved facts (or a saved report) without probing this machine."""
+def judge_cmd(files: tuple[str, ...], fmt: str | None, **out: Any) -> None:
+    """Judge saved facts, a saved report, or what a user pasted: `python -m
+    torch.utils.collect_env` output, `nvidia-smi` or `nvidia-smi -q` output, and the torch, CUDA
+    and NVML messages they quote. Several FILES merge into one machine; `-` reads stdin. What the
+    text does not say stays unknown, and the checks that need it skip."""
 
     def facts() -> Any:
-        from envcheck.report import InputError, load_facts
+        from envcheck.report import InputError, load_inputs
 
         try:
-            return load_facts(file)
+            return load_inputs(list(files), fmt)
         except InputError as exc:
             raise BadInput(str(exc)) from exc
 

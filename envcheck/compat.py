@@ -59,6 +59,108 @@ def min_driver_for_major(major: int) -> str | None:
     return None
 
 
+def newest_cuda_for_driver(driver: str) -> str | None:
+    """The newest CUDA release whose toolkit driver is not newer than ``driver`` (Linux): what
+    nvidia-smi would print as "CUDA Version" when a dump gives only the driver."""
+    have = version_tuple(driver)
+    fits = [
+        entry["version"] for entry in _data()["cuda"] if version_tuple(entry["min_driver"]) <= have
+    ]
+    return max(fits, key=version_tuple) if fits else None
+
+
+def minor_version_compat_since() -> tuple[int, ...]:
+    """The first CUDA major whose minor releases run on any driver of the major's floor."""
+    return version_tuple(_data().get("cuda_minor_compat", {}).get("since", "11.0"))
+
+
+def driver_runs(runtime: str, driver_cuda: str, driver_version: str | None) -> bool:
+    """Whether a driver that reports CUDA ``driver_cuda`` runs a CUDA ``runtime`` build.
+
+    Newer or equal: always. An older minor of the same major: only through minor-version
+    compatibility, which exists from CUDA 11 on and needs the major's floor driver (an R450 driver
+    older than 450.80.02 reports CUDA 11.0 and runs no 11.1+ build). An older major: never
+    (forward-compatibility libraries aside, judged apart).
+    """
+    have, need = version_tuple(driver_cuda), version_tuple(runtime)
+    if have[:2] >= need[:2]:
+        return True
+    if have[0] != need[0] or need[:1] < minor_version_compat_since()[:1]:
+        return False
+    floor = min_driver_for_major(need[0])
+    # Without the version, the oldest driver that reports this CUDA stands in for it.
+    driver_version = driver_version or min_driver_for_release(driver_cuda)
+    if floor is None or driver_version is None:
+        return floor is None
+    return version_tuple(driver_version) >= version_tuple(floor)
+
+
+def min_driver_for_release(cuda: str) -> str | None:
+    """The Linux driver of a CUDA release's GA toolkit ('12.4' -> '550.54.14')."""
+    for entry in _data()["cuda"]:
+        if version_tuple(entry["version"])[:2] == version_tuple(cuda)[:2]:
+            return entry["min_driver"]
+    return None
+
+
+@dataclass(frozen=True)
+class GpuModel:
+    """A GPU product as compat.toml knows it."""
+
+    capability: str
+    segment: str  # datacenter, workstation, geforce, jetson
+    forward_compat: bool  # NVIDIA's CUDA forward compatibility is supported on it
+
+
+def _gpu_model(entry: dict) -> GpuModel:
+    return GpuModel(entry["capability"], entry["segment"], bool(entry.get("forward_compat")))
+
+
+def normalise_gpu_name(name: str) -> str:
+    name = re.sub(r"\s+", " ", name).strip()
+    return re.sub(r"^NVIDIA ", "", name, flags=re.IGNORECASE)
+
+
+def gpu_by_name(name: str) -> GpuModel | None:
+    """The product a GPU name (as NVML, nvidia-smi or torch print it) stands for; None when the
+    name is unknown or was cut short by nvidia-smi."""
+    name = normalise_gpu_name(name)
+    if not name or name.endswith("..."):
+        return None
+    for entry in _data().get("gpu", []):
+        if re.search(entry["match"], name, re.IGNORECASE):
+            return _gpu_model(entry)
+    return None
+
+
+def gpu_by_pci_id(device_id: str | None) -> GpuModel | None:
+    if not device_id:
+        return None
+    for entry in _data().get("gpu", []):
+        if device_id.lower() in (p.lower() for p in entry.get("pci_ids", ())):
+            return _gpu_model(entry)
+    return None
+
+
+def build_tag(torch_version: str) -> str | None:
+    """'2.5.1+cu124' -> 'cu124'; '2.5.1+cpu' -> 'cpu'; no local tag -> None."""
+    _, _, tag = torch_version.partition("+")
+    return tag or None
+
+
+def find_build(torch_version: str, cuda: str) -> Build | None:
+    """The official build of this torch release (its minor: patch releases share the build
+    settings) for this CUDA, when compat.toml knows it."""
+    release = version_tuple(torch_version)[:2]
+    for build in builds():
+        if (
+            version_tuple(build.torch)[:2] == release
+            and version_tuple(build.cuda)[:2] == (version_tuple(cuda)[:2])
+        ):
+            return build
+    return None
+
+
 def architecture(capability: str) -> str | None:
     """Compute capability -> architecture name ('9.0' -> 'Hopper')."""
     for entry in _data()["architecture"]:
@@ -128,13 +230,27 @@ def kernel_support(
     return "none", None
 
 
-def suggest_build(capabilities: list[str], driver_cuda: str | None) -> Build | None:
+def first_build_covering(capabilities: list[str]) -> Build | None:
+    """The oldest official build with native kernels for every GPU: where support began."""
+    covering = [
+        b
+        for b in builds()
+        if all(kernel_support(b.arch_list, cc)[0] in ("exact", "compatible") for cc in capabilities)
+    ]
+    if not covering:
+        return None
+    return min(covering, key=lambda b: (version_tuple(b.torch), version_tuple(b.cuda)))
+
+
+def suggest_build(
+    capabilities: list[str], driver_cuda: str | None, driver_version: str | None = None
+) -> Build | None:
     """The official build of the newest torch that has native kernels for every GPU and that the
     driver runs (an older torch when no current build does, e.g. Blackwell on a CUDA 12 driver).
 
-    A driver runs a build when its CUDA is the same major or newer (minor-version compatibility
-    covers an older minor); builds no newer than the driver are preferred, since minor-version
-    compatibility cannot JIT newer PTX. Without a known driver CUDA, any build is considered.
+    A driver runs a build as ``driver_runs`` says; builds no newer than the driver are preferred,
+    since minor-version compatibility cannot JIT newer PTX. Without a known driver CUDA, any build
+    is considered.
     """
     driver = version_tuple(driver_cuda) if driver_cuda else None
     for torch in sorted({b.torch for b in builds()}, key=version_tuple, reverse=True):
@@ -145,7 +261,7 @@ def suggest_build(capabilities: list[str], driver_cuda: str | None) -> Build | N
             and all(
                 kernel_support(b.arch_list, cc)[0] in ("exact", "compatible") for cc in capabilities
             )
-            and (driver is None or version_tuple(b.cuda)[0] <= driver[0])
+            and (driver_cuda is None or driver_runs(b.cuda, driver_cuda, driver_version))
         ]
         if candidates:
             return max(

@@ -1,9 +1,15 @@
-"""What the probes observed, as typed, frozen, JSON-serialisable data (schema ``envcheck.facts/1``).
+"""What the probes observed, as typed, frozen, JSON-serialisable data (schema ``envcheck.facts/2``).
 
-A value that could not be read is ``None`` and, where the reason is known, the reason sits in the
-section's ``unavailable`` map (``"not supported"``, ``"no permission"``, ``"timed out"``, ...):
-consumers get simple types, and nobody loses the reason. A probe that failed as a whole carries
-``error`` (one line) and ``error_kind`` (a stable token from ``ErrorKind``) in its section.
+Unknown is not absent. A value that could not be read, or that a pasted dump does not mention, is
+``None`` (an empty list for lists) with the reason in its section's ``unavailable`` map (``"not
+supported"``, ``"no permission"``, ``"not in the pasted text"``, ...); a check on such a value
+skips. A ``None`` without a reason is an observed absence (torch imported and reported no cuDNN).
+A probe that failed as a whole carries ``error`` (one line) and ``error_kind`` (a stable token from
+``ErrorKind``) in its section. ``provenance`` says which input a value came from, or what it was
+derived from (a GPU's compute capability from its name, say).
+
+``envcheck.facts/1`` files (before ``unavailable`` reached every section) are still read: every
+field they lack takes its default.
 
 The JSON Schema shipped in ``envcheck/schemas/`` is generated from these classes
 (``python -m envcheck.schema``); a test keeps the two equal.
@@ -12,12 +18,14 @@ The JSON Schema shipped in ``envcheck/schemas/`` is generated from these classes
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = "envcheck.facts/1"
+SCHEMA = "envcheck.facts/2"
+READABLE = ("envcheck.facts/1", SCHEMA)
 
 
 class ErrorKind:
@@ -30,6 +38,7 @@ class ErrorKind:
     GPU_LOST = "gpu_lost"
     TIMEOUT = "timeout"
     NOT_INSTALLED = "not_installed"
+    IMPORT_FAILED = "import_failed"  # installed, but a library it needs does not load
     CRASHED = "crashed"
     NOT_RUNNING = "not_running"  # a daemon (Docker) that nothing answers for
     NO_GPU_RUNTIME = "no_gpu_runtime"  # Docker cannot give containers GPUs
@@ -44,6 +53,7 @@ class ErrorKind:
         GPU_LOST,
         TIMEOUT,
         NOT_INSTALLED,
+        IMPORT_FAILED,
         CRASHED,
         NOT_RUNNING,
         NO_GPU_RUNTIME,
@@ -52,11 +62,25 @@ class ErrorKind:
     )
 
 
-def doc(text: str, default: Any = None, factory: Any = None) -> Any:
-    """A dataclass field carrying its documentation (it ends up in the JSON Schema)."""
+def doc(
+    text: str,
+    default: Any = None,
+    factory: Any = None,
+    bounds: tuple[float, float] | None = None,
+) -> Any:
+    """A dataclass field carrying its documentation (it ends up in the JSON Schema) and, for a
+    number, the range a real machine can report (a value outside it is bad input)."""
+    metadata: dict[str, Any] = {"doc": text}
+    if bounds is not None:
+        metadata["bounds"] = bounds
     if factory is not None:
-        return field(default_factory=factory, metadata={"doc": text})
-    return field(default=default, metadata={"doc": text})
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+UNAVAILABLE_DOC = (
+    "Field name -> why it is null or empty ('not supported', 'not in the pasted text')."
+)
 
 
 @dataclass(frozen=True)
@@ -78,24 +102,25 @@ class Driver:
 class Gpu:
     """One GPU, as NVML reports it. Fields NVML could not read are null, reason in `unavailable`."""
 
-    index: int = doc("NVML index (not affected by CUDA_VISIBLE_DEVICES).", 0)
+    index: int = doc("NVML index (not affected by CUDA_VISIBLE_DEVICES).", 0, bounds=(0, 4096))
     name: str | None = doc("Product name, e.g. 'NVIDIA H200'.")
     uuid: str | None = doc("GPU UUID, e.g. 'GPU-14e7c949-...'.")
     pci_bus_id: str | None = doc("PCI bus id, e.g. '00000000:19:00.0'.")
+    pci_device_id: str | None = doc("PCI device id, e.g. '0x2335' (from `nvidia-smi -q`).")
     compute_capability: str | None = doc("CUDA compute capability, e.g. '9.0'.")
-    memory_total_mib: int | None = doc("Total memory in MiB.")
-    memory_used_mib: int | None = doc("Used memory in MiB.")
+    memory_total_mib: int | None = doc("Total memory in MiB.", bounds=(0, 2**30))
+    memory_used_mib: int | None = doc("Used memory in MiB.", bounds=(0, 2**30))
     mig_mode: bool | None = doc("Multi-Instance GPU mode currently enabled.")
     ecc_enabled: bool | None = doc("ECC currently enabled.")
     remapped_rows_pending: bool | None = doc("Row remapping pending: needs a GPU reset.")
     remapped_rows_failed: bool | None = doc("A row remapping failed: the GPU needs service.")
     retired_pages_pending: bool | None = doc("Page retirement pending (pre-Ampere GPUs).")
-    pcie_gen: int | None = doc("Current PCIe link generation.")
-    pcie_gen_max: int | None = doc("Maximum PCIe link generation of GPU and slot.")
-    pcie_width: int | None = doc("Current PCIe link width (lanes).")
-    pcie_width_max: int | None = doc("Maximum PCIe link width (lanes).")
-    power_limit_w: float | None = doc("Power management limit in watts.")
-    temperature_c: int | None = doc("GPU core temperature in degrees Celsius.")
+    pcie_gen: int | None = doc("Current PCIe link generation.", bounds=(1, 16))
+    pcie_gen_max: int | None = doc("Maximum PCIe link generation of GPU and slot.", bounds=(1, 16))
+    pcie_width: int | None = doc("Current PCIe link width (lanes).", bounds=(1, 64))
+    pcie_width_max: int | None = doc("Maximum PCIe link width (lanes).", bounds=(1, 64))
+    power_limit_w: float | None = doc("Power management limit in watts.", bounds=(0, 100_000))
+    temperature_c: int | None = doc("GPU core temperature in degrees Celsius.", bounds=(-100, 300))
     clock_event_reasons: list[str] | None = doc(
         "Active clock event (throttle) reasons, e.g. ['gpu_idle']; [] when none."
     )
@@ -111,7 +136,7 @@ class Gpu:
 class TorchDevice:
     """A CUDA device as torch sees it (indices follow CUDA_VISIBLE_DEVICES)."""
 
-    index: int = doc("torch device index.", 0)
+    index: int = doc("torch device index.", 0, bounds=(0, 4096))
     name: str | None = doc("Device name.")
     capability: str | None = doc("Compute capability, e.g. '9.0'.")
 
@@ -129,7 +154,7 @@ class LoadedLibrary:
 class Smoke:
     """A matmul and a cuDNN convolution on one GPU, compared with the CPU result."""
 
-    index: int = doc("torch device index.", 0)
+    index: int = doc("torch device index.", 0, bounds=(0, 4096))
     ok: bool = doc("Both results matched the CPU within tolerance.", False)
     matmul_max_err: float | None = doc("Largest relative error of the matmul against the CPU.")
     conv_max_err: float | None = doc("Largest relative error of the convolution against the CPU.")
@@ -149,11 +174,16 @@ class Torch:
     arch_list: list[str] = doc("torch.cuda.get_arch_list(), e.g. ['sm_80', 'sm_90'].", factory=list)
     cuda_available: bool | None = doc("torch.cuda.is_available().")
     cuda_error: str | None = doc("What torch said when CUDA was unavailable (one line).")
-    device_count: int | None = doc("torch.cuda.device_count().")
+    messages: list[str] = doc(
+        "torch, CUDA and NVML warnings and errors seen, one line each (see envcheck.messages).",
+        factory=list,
+    )
+    device_count: int | None = doc("torch.cuda.device_count().", bounds=(0, 4096))
     devices: list[TorchDevice] = doc("CUDA devices torch sees.", factory=list)
     loaded_libraries: list[LoadedLibrary] = doc("CUDA libraries really mapped.", factory=list)
     smoke: list[Smoke] | None = doc("Smoke test per GPU; null when not run.")
-    error: str | None = doc("Why torch could not be probed (one line).")
+    unavailable: dict[str, str] = doc(UNAVAILABLE_DOC, factory=dict)
+    error: str | None = doc("Why torch could not be probed or imported (one line).")
     error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
 
 
@@ -170,6 +200,7 @@ class Nvcc:
     cuda_compat_libs: list[str] = doc(
         "libcuda.so files of a CUDA forward-compatibility package found on disk.", factory=list
     )
+    unavailable: dict[str, str] = doc(UNAVAILABLE_DOC, factory=dict)
     error: str | None = doc("Why nvcc could not be run (one line).")
     error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
 
@@ -178,11 +209,14 @@ class Nvcc:
 class Container:
     """Whether we run inside a container, and the GPU plumbing visible from here."""
 
-    inside: bool = doc("True inside a container.", False)
+    inside: bool | None = doc("True inside a container; null when not known.", False)
     runtime: str | None = doc("docker, podman, kubernetes, containerd or null.")
     evidence: list[str] = doc("What gave it away, e.g. ['/.dockerenv'].", factory=list)
     device_nodes: list[str] = doc("/dev/nvidia* nodes present.", factory=list)
-    shm_mib: int | None = doc("Size of /dev/shm in MiB (DataLoader workers share memory there).")
+    shm_mib: int | None = doc(
+        "Size of /dev/shm in MiB (DataLoader workers share memory there).", bounds=(0, 2**40)
+    )
+    unavailable: dict[str, str] = doc(UNAVAILABLE_DOC, factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,6 +248,7 @@ class Docker:
     gpu_container_error_kind: str | None = doc(
         "Stable token for that failure, e.g. 'no_gpu_runtime', 'image_not_found' (see ErrorKind)."
     )
+    unavailable: dict[str, str] = doc(UNAVAILABLE_DOC, factory=dict)
     error: str | None = doc("Why the engine could not be read (one line).")
     error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
 
@@ -257,10 +292,12 @@ class ProbeRun:
 class Facts:
     """Everything the probes observed on one machine."""
 
-    schema: str = doc("Always 'envcheck.facts/1'.", SCHEMA)
+    schema: str = doc("'envcheck.facts/2' ('envcheck.facts/1' files are read too).", SCHEMA)
     envcheck_version: str | None = doc("gpu-envkit version that collected these facts.")
     collected_at: str | None = doc("UTC time of collection, ISO 8601.")
-    source: str | None = doc("Where these facts came from when not probed live (e.g. a fixture).")
+    source: str | None = doc(
+        "Where these facts came from when not probed live (a fixture, pasted text files)."
+    )
     platform: str | None = doc("OS and machine, e.g. 'Linux-6.1 x86_64'.")
     driver: Driver = doc("NVIDIA driver.", factory=Driver)
     gpus: list[Gpu] = doc("GPUs NVML sees.", factory=list)
@@ -273,6 +310,15 @@ class Facts:
     )
     workloads: list[Workload] = doc("Workloads run with --with-workloads.", factory=list)
     probes: list[ProbeRun] = doc("How each probe went.", factory=list)
+    unavailable: dict[str, str] = doc(
+        "Top-level field name ('gpus', 'env') -> why it is empty: no GPU reported is not no GPU.",
+        factory=dict,
+    )
+    provenance: dict[str, str] = doc(
+        "Value path (e.g. 'gpus[0].compute_capability') -> the input it came from, or what it was "
+        "derived from; values probed live have no entry.",
+        factory=dict,
+    )
 
 
 # --- JSON conversion at the edges -----------------------------------------------------------
@@ -302,8 +348,22 @@ def from_json(cls: type, data: Any, path: str = "facts") -> Any:
     unknown = sorted(set(data) - names)
     if unknown:
         raise FactsError(f"{path}: unknown key {unknown[0]!r}")
-    kwargs = {k: _convert(hints[k], v, f"{path}.{k}") for k, v in data.items()}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        kwargs[key] = _convert(hints[key], value, f"{path}.{key}")
+        _check_bounds(fields[key], kwargs[key], f"{path}.{key}")
     return cls(**kwargs)
+
+
+def _check_bounds(f: dataclasses.Field, value: Any, path: str) -> None:
+    """A number no real machine reports (NaN, a negative size, a 10^400 W limit) is bad input:
+    it must never reach a check."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FactsError(f"{path}: {value} is not a finite number")
+    bounds = f.metadata.get("bounds")
+    if bounds and isinstance(value, int | float) and not bounds[0] <= value <= bounds[1]:
+        raise FactsError(f"{path}: {value} is outside {bounds[0]:g}..{bounds[1]:g}")
 
 
 def _convert(tp: Any, value: Any, path: str) -> Any:
@@ -326,6 +386,8 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         _, item = typing.get_args(tp)
         return {str(k): _convert(item, v, f"{path}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > 1e300:  # float() of a 400-digit integer overflows
+            raise FactsError(f"{path}: a {len(str(abs(value)))}-digit number is not plausible")
         return float(value)
     if (tp is int and isinstance(value, bool)) or not isinstance(value, tp):
         raise FactsError(f"{path}: expected {tp.__name__}, got {type(value).__name__}")

@@ -1,18 +1,22 @@
-"""A report: the facts, the check results and one verdict (schema ``envcheck.report/1``)."""
+"""A report: the facts, the check results and one verdict (``envcheck.report/2``; /1 is read)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from envcheck import expect as expect_mod
 from envcheck.checks import FAIL, PASS, SKIP, STATUSES, WARN, CheckResult, run_checks
+from envcheck.facts import READABLE as FACTS_READABLE
 from envcheck.facts import SCHEMA as FACTS_SCHEMA
 from envcheck.facts import Facts, FactsError, from_json, to_json
 
-SCHEMA = "envcheck.report/1"
+SCHEMA = "envcheck.report/2"
+READABLE = ("envcheck.report/1", SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class Report:
 
 
 def judge(facts: Facts, expect: expect_mod.Expectations, strict: bool = False) -> Report:
+    from envcheck import derive
+
+    facts = derive.fill(facts)
     checks = run_checks(facts, expect)
     return Report(facts, checks, verdict(checks, strict), expect_mod.to_json(expect))
 
@@ -63,20 +70,59 @@ class InputError(ValueError):
     """A facts or report file that cannot be judged; the message names the file and the problem."""
 
 
-def load_facts(path: str | Path) -> Facts:
-    """Facts from a saved facts file or a saved report (its facts are judged again)."""
-    path = Path(path)
+# Most a pasted dump or a facts file can sensibly be; a larger input is a mistake, not a report.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+
+def read_input(path: str | Path) -> str:
+    """The text of one input (``-``: standard input), bounded in size and decoded leniently."""
     try:
-        data = json.loads(path.read_text())
+        if str(path) == "-":
+            raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as f:
+                raw = f.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise InputError(f"{path}: not valid JSON: {exc}") from exc
-    if isinstance(data, dict) and data.get("schema") == SCHEMA:
-        data = data.get("facts")
-    if not isinstance(data, dict) or data.get("schema") != FACTS_SCHEMA:
-        raise InputError(f"{path}: not an {FACTS_SCHEMA} facts file or an {SCHEMA} report")
+    if len(raw) > MAX_INPUT_BYTES:
+        raise InputError(f"{path}: larger than {MAX_INPUT_BYTES // 2**20} MiB; not a report")
+    return raw.decode("utf-8", errors="replace")
+
+
+def load_facts(path: str | Path) -> Facts:
+    """Facts from a saved facts file or a saved report (its facts are judged again)."""
+    return facts_from_json(read_input(path), str(path))
+
+
+def facts_from_json(text: str, name: str) -> Facts:
     try:
-        return from_json(Facts, data)
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{name}: not valid JSON: {exc}") from exc
+    if isinstance(data, dict) and data.get("schema") in READABLE:
+        data = data.get("facts")
+    if not isinstance(data, dict) or data.get("schema") not in FACTS_READABLE:
+        raise InputError(f"{name}: not an {FACTS_SCHEMA} facts file or an {SCHEMA} report")
+    try:
+        facts = from_json(Facts, data)
     except FactsError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+        raise InputError(f"{name}: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{name}: nested too deeply to be facts") from exc
+    return dataclasses.replace(facts, schema=FACTS_SCHEMA)  # read as the current version
+
+
+def load_inputs(paths: list[str], fmt: str | None = None) -> Facts:
+    """Facts from saved facts or reports, or from pasted text (several texts merge into one)."""
+    from envcheck import paste
+
+    texts = [(str(p), read_input(p)) for p in paths]
+    json_like = [name for name, text in texts if text.lstrip().startswith("{")]
+    if json_like and fmt is None:
+        if len(texts) > 1:
+            raise InputError(f"{json_like[0]}: a facts file or report is judged alone")
+        return facts_from_json(texts[0][1], texts[0][0])
+    try:
+        return paste.read(texts, fmt)
+    except paste.PasteError as exc:
+        raise InputError(str(exc)) from exc

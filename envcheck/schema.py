@@ -21,7 +21,8 @@ from envcheck.report import SCHEMA as REPORT_SCHEMA
 from envcheck.report import Verdict
 
 DIR = Path(__file__).parent / "schemas"
-FILES = {"facts": DIR / "facts-1.json", "report": DIR / "report-1.json"}
+# The current versions; facts-1.json and report-1.json stay shipped as published (still read).
+FILES = {"facts": DIR / "facts-2.json", "report": DIR / "report-2.json"}
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
 
@@ -50,6 +51,10 @@ def _object(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
         prop = _type(hints[f.name], defs)
         if "doc" in f.metadata:
             prop = {"description": f.metadata["doc"], **prop}
+        if "bounds" in f.metadata:
+            low, high = f.metadata["bounds"]
+            numeric = prop["anyOf"][0] if "anyOf" in prop else prop
+            numeric.update(minimum=low, maximum=high)
         props[f.name] = prop
     schema.update(
         description=(cls.__doc__ or "").strip().splitlines()[0],
@@ -67,7 +72,7 @@ def facts_schema() -> dict[str, Any]:
     root["properties"] = {**root["properties"], "schema": {"const": FACTS_SCHEMA}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://gpu-envkit.invalid/schemas/facts-1.json",
+        "$id": f"https://gpu-envkit.invalid/schemas/{FILES['facts'].name}",
         "title": FACTS_SCHEMA,
         **root,
         "$defs": dict(sorted(defs.items())),
@@ -83,7 +88,7 @@ def report_schema() -> dict[str, Any]:
     defs["Facts"] = {k: v for k, v in facts.items() if not k.startswith("$") and k != "title"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://gpu-envkit.invalid/schemas/report-1.json",
+        "$id": f"https://gpu-envkit.invalid/schemas/{FILES['report'].name}",
         "title": REPORT_SCHEMA,
         "description": "An envcheck report: one verdict, the check results, the facts judged.",
         "type": "object",

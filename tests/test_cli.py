@@ -179,7 +179,7 @@ def test_judge_a_saved_report_again(tmp_path):
     ("content", "words"),
     [
         ("{not json", "not valid JSON"),
-        ('{"schema": "something/9"}', "not an envcheck.facts/1"),
+        ('{"schema": "something/9"}', "not an envcheck.facts/2"),
         ('{"schema": "envcheck.facts/1", "gpus": [{"index": "zero"}]}', "gpus[0].index"),
         ('{"schema": "envcheck.facts/1", "driverr": {}}', "unknown key 'driverr'"),
     ],

@@ -77,11 +77,21 @@ CASES = [
         "modprobe nvidia",
     ),
     (
-        "version_mismatch",
+        "version_mismatch_on_host_reboots",
+        "driver.present",
+        {
+            "driver": {"error": "x", "error_kind": "driver_library_mismatch"},
+            "container": {"inside": False, "evidence": []},
+        },
+        FAIL,
+        "sudo reboot",
+    ),
+    (
+        "version_mismatch_in_container_removes_the_image_driver",
         "driver.present",
         {"driver": {"error": "x", "error_kind": "driver_library_mismatch"}},
         FAIL,
-        "reboot",
+        "remove them from the image",
     ),
     (
         "nvml_hang",
@@ -141,6 +151,62 @@ CASES = [
         "forward-compatibility",
     ),
     ("cpu_build_no_cuda_check", "driver.cuda", {"torch": {"cuda": None}}, SKIP, "not a CUDA build"),
+    (
+        "forward_compat_on_a_datacenter_gpu_passes",
+        "driver.forward_compat",
+        {"nvcc": {"cuda_compat_libs": ["/usr/local/cuda/compat/libcuda.so.580.95.05"]}},
+        PASS,
+        "support them",
+    ),
+    (
+        "forward_compat_on_a_geforce_fails_even_with_equal_majors",
+        "driver.forward_compat",
+        {
+            "nvcc": {"cuda_compat_libs": ["/usr/local/cuda/compat/libcuda.so.580.95.05"]},
+            "gpus": [RTX5090],
+        },
+        FAIL,
+        "LD_LIBRARY_PATH",
+    ),
+    (
+        "error_804_fails_forward_compat",
+        "driver.forward_compat",
+        {
+            "torch": {
+                "messages": ["Error 804: forward compatibility was attempted on non supported HW"]
+            }
+        },
+        FAIL,
+        "cuda-compat",
+    ),
+    ("no_forward_compat_libs_skips", "driver.forward_compat", {}, SKIP, "no forward-compat"),
+    (
+        "forward_compat_unknown_skips",
+        "driver.forward_compat",
+        {"nvcc": {"unavailable": {"cuda_compat_libs": "not in the pasted text"}}},
+        SKIP,
+        "not in the pasted text",
+    ),
+    ("h200_torch_imports", "torch.import", {}, PASS, "imports"),
+    (
+        "missing_cudnn_fails_import",
+        "torch.import",
+        {
+            "torch": {
+                "error": "libcudnn.so.9: cannot open shared object file: No such file or directory",
+                "error_kind": "import_failed",
+            }
+        },
+        FAIL,
+        "LD_LIBRARY_PATH",
+    ),
+    (
+        "torch_not_installed_import_skips",
+        "torch.import",
+        {"torch": {"version": None, "error": "x", "error_kind": "not_installed"}},
+        SKIP,
+        "not installed",
+    ),
     ("h200_native_kernels", "gpu.arch", {}, PASS, "sm_90"),
     (
         "same_major_lower_minor_runs",

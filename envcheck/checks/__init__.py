@@ -60,6 +60,13 @@ def failed(summary: str, remedy: str, *commands: str) -> Finding:
     return Finding(FAIL, summary, Remedy(remedy, tuple(commands)))
 
 
+def not_reported(section: object, name: str) -> str | None:
+    """Why ``section.name`` is unknown ('not in the pasted text', ...), or None when it was
+    observed (a null without a reason is an observed absence)."""
+    unavailable: dict[str, str] = getattr(section, "unavailable", {})
+    return unavailable.get(name)
+
+
 def without_cuda_torch(facts: Facts) -> Finding | None:
     """A skip saying precisely why there is no CUDA torch to judge, or None when there is one."""
     from envcheck.facts import ErrorKind
@@ -69,10 +76,15 @@ def without_cuda_torch(facts: Facts) -> Finding | None:
     # rest, and judging the rest would blame the wrong layer.
     if torch.error_kind == ErrorKind.NOT_INSTALLED:
         return skipped(f"torch is not installed for {torch.python}")
+    if torch.error_kind == ErrorKind.IMPORT_FAILED:
+        return skipped("torch does not import (see torch.import)")
     if torch.error:
         return skipped("torch could not be probed (see torch.cuda_build)")
     if torch.cuda:
         return None
+    for name in ("version", "cuda"):
+        if reason := not_reported(torch, name):
+            return skipped(f"torch's {'CUDA' if name == 'cuda' else name}: {reason}")
     if not torch.version:
         return skipped("torch was not probed")
     return skipped(f"torch {torch.version} is not a CUDA build")

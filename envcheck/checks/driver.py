@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from envcheck import compat
-from envcheck.checks import Finding, check, failed, passed, skipped, warned, without_cuda_torch
+from envcheck import compat, messages
+from envcheck.checks import (
+    Finding,
+    check,
+    failed,
+    not_reported,
+    passed,
+    skipped,
+    warned,
+    without_cuda_torch,
+)
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts, Gpu
+from envcheck.messages import Kind
 
 STUB_REMEDY = (
-    "Remove the CUDA toolkit's stubs directory from LD_LIBRARY_PATH: stubs are for linking only."
+    "Remove the CUDA toolkit's stubs directory (.../lib64/stubs) from LD_LIBRARY_PATH and "
+    "/etc/ld.so.conf.d, and any libcuda.so copied from it into a library folder: stubs are for "
+    "linking only; at run time libcuda must be the driver's (in a container, mounted by the "
+    "NVIDIA Container Toolkit)."
 )
 
 
@@ -17,6 +30,15 @@ def gpu_label(gpu: Gpu) -> str:
 
 
 def _no_driver(facts: Facts) -> Finding:
+    if facts.container.inside is None:  # a pasted error: say both, the container first
+        return failed(
+            "no NVIDIA driver found (libcuda / libnvidia-ml not loadable)",
+            "In a container: start it with GPUs (--gpus all; the host needs the NVIDIA Container "
+            "Toolkit), since the driver's libraries come from the host. On a host: install the "
+            "NVIDIA driver and reboot.",
+            "docker run --gpus all ...",
+            "sudo ubuntu-drivers install   # on the host; or your distribution's nvidia-driver",
+        )
     if facts.container.inside:
         return failed(
             "no NVIDIA driver visible in this container (libnvidia-ml.so.1 not found)",
@@ -37,17 +59,16 @@ def _no_driver(facts: Facts) -> Finding:
 _DRIVER_ERRORS = {
     ErrorKind.DRIVER_NOT_LOADED: lambda facts: failed(
         "the NVIDIA kernel module is not loaded",
-        "Load it; if that fails, the kernel log says why (Secure Boot rejects unsigned modules; "
-        "a kernel update needs the module rebuilt).",
+        "Load it; if that fails, the kernel log says why: Secure Boot rejects an unsigned "
+        "module ('Key was rejected by service': enroll the DKMS signing key with mokutil, or "
+        "disable Secure Boot); after a kernel update the module must be rebuilt for the running "
+        "kernel (DKMS), or the driver reinstalled.",
         "sudo modprobe nvidia",
         "sudo dmesg | grep -i nvidia",
+        "sudo dkms autoinstall   # rebuild the module for the running kernel",
+        "mokutil --sb-state",
     ),
-    ErrorKind.VERSION_MISMATCH: lambda facts: failed(
-        "driver/library version mismatch: the running kernel module is not the version of the "
-        "installed user-space driver (typical right after a driver upgrade)",
-        "Reboot so the new kernel module loads (or unload and reload the nvidia modules).",
-        "sudo reboot",
-    ),
+    ErrorKind.VERSION_MISMATCH: lambda facts: _mismatch(facts),
     ErrorKind.NO_PERMISSION: lambda facts: failed(
         "no permission to open the NVIDIA device nodes",
         "Check the device nodes' permissions; inside a container, pass the GPUs with --gpus.",
@@ -62,6 +83,34 @@ _DRIVER_ERRORS = {
         "sudo nvidia-smi -pm 1",
     ),
 }
+
+
+def _mismatch(facts: Facts) -> Finding:
+    summary = (
+        "driver/library version mismatch: the running kernel module is not the version of the "
+        "user-space driver libraries"
+    )
+    image = (
+        "Inside a container the driver's user-space libraries come from the host (the NVIDIA "
+        "Container Toolkit mounts them); an image that installed its own (a libnvidia-* or "
+        "nvidia-utils package) carries a second version: remove them from the image and rebuild."
+    )
+    if facts.container.inside:
+        return failed(
+            f"{summary} (inside a container)",
+            image,
+            "dpkg -l | grep -E 'libnvidia|nvidia-utils'   # in the image: these must not be there",
+        )
+    host = (
+        "On a host this follows a driver upgrade (or a package that pulled other driver "
+        "libraries in): reboot so the new kernel module loads, or unload and reload the modules."
+    )
+    return failed(
+        summary,
+        host if facts.container.inside is False else f"{host} {image}",
+        "sudo reboot",
+        "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia",
+    )
 
 
 @check("driver.present", "NVIDIA driver and GPUs")
@@ -86,12 +135,21 @@ def driver_present(facts: Facts, expect: Expectations) -> Finding:
             f"NVML came from the CUDA toolkit's link-time stub {driver.library}, not a driver",
             STUB_REMEDY,
         )
+    reason = not_reported(driver, "version")
+    if not driver.version and reason and not facts.gpus and "gpus" in facts.unavailable:
+        return skipped(f"driver and GPUs: {reason}")
+    if not facts.gpus and "gpus" in facts.unavailable:
+        return passed(f"driver {driver.version} (GPUs: {facts.unavailable['gpus']})")
     if not facts.gpus:
+        loaded = f"driver {driver.version}" if driver.version else "the driver"
         return failed(
-            f"driver {driver.version} is loaded but sees no GPU",
-            "Check that the GPU is seated and powered and appears on the PCI bus; in a "
-            "container, check NVIDIA_VISIBLE_DEVICES.",
+            f"{loaded} is loaded but sees no GPU",
+            "Check that the GPU is seated and powered and appears on the PCI bus, and read the "
+            "kernel log: an NVRM line saying a BAR or PCI I/O region is invalid means the "
+            "firmware could not map the GPU's memory (enable Above 4G Decoding and Resizable "
+            "BAR in the BIOS/UEFI). In a container, check NVIDIA_VISIBLE_DEVICES.",
             "lspci | grep -i nvidia",
+            "sudo dmesg | grep -i NVRM",
         )
     lost = [g for g in facts.gpus if g.error_kind == ErrorKind.GPU_LOST]
     if lost:
@@ -113,7 +171,8 @@ def driver_present(facts: Facts, expect: Expectations) -> Finding:
         )
     names = ", ".join(sorted({g.name or "?" for g in facts.gpus}))
     count = len(facts.gpus)
-    return passed(f"driver {driver.version} (CUDA {driver.cuda}), {count} GPU(s): {names}")
+    version = driver.version or f"version {not_reported(driver, 'version') or 'unknown'}"
+    return passed(f"driver {version} (CUDA {driver.cuda}), {count} GPU(s): {names}")
 
 
 @check("driver.cuda", "Driver runs torch's CUDA")
@@ -124,38 +183,113 @@ def driver_cuda(facts: Facts, expect: Expectations) -> Finding:
     PTX newer than the driver cannot be JIT-compiled. Older major: fails, unless a CUDA
     forward-compatibility package is installed (datacenter GPUs only).
     """
+    driver = facts.driver
+    too_old = messages.first(facts.torch.messages, Kind.DRIVER_TOO_OLD)
     no_torch = without_cuda_torch(facts)
-    if no_torch:
+    if no_torch and not too_old:
         return no_torch
-    runtime, driver = facts.torch.cuda, facts.driver
-    if not driver.cuda:
+    runtime = facts.torch.cuda
+    if not runtime or not driver.cuda:
+        if too_old:  # torch itself said so, even where the dump gives no versions
+            return _driver_too_old(facts, runtime, f"torch says: {too_old.line}")
+        if not driver.cuda and not_reported(driver, "cuda"):
+            return skipped(f"the driver's CUDA version: {not_reported(driver, 'cuda')}")
         return skipped("no driver to compare with")
     have, need = compat.version_tuple(driver.cuda), compat.version_tuple(runtime)
-    if have >= need:
+    if have[:2] >= need[:2]:
         return passed(
-            f"driver {driver.version} supports CUDA {driver.cuda} ≥ torch's CUDA {runtime}"
+            f"driver {driver.version or ''} supports CUDA {driver.cuda} ≥ torch's CUDA {runtime}"
         )
-    if have[0] == need[0]:
+    if compat.driver_runs(runtime, driver.cuda, driver.version):
         return passed(
             f"driver CUDA {driver.cuda} < torch's CUDA {runtime}: runs through minor-version "
             "compatibility (PTX newer than the driver will not JIT-compile)"
         )
-    floor = compat.min_driver_for_major(need[0])
-    if facts.nvcc.cuda_compat_libs:
-        return warned(
-            f"driver CUDA {driver.cuda} is older than torch's CUDA {runtime}; relying on the "
-            f"forward-compatibility libraries at {facts.nvcc.cuda_compat_libs[0]}",
-            "Forward compatibility works on datacenter GPUs only; upgrading the driver is the "
-            f"durable fix (CUDA {need[0]}.x needs driver {floor} or newer).",
-        )
+    if have[0] < need[0] and facts.nvcc.cuda_compat_libs:
+        models = [compat.gpu_by_name(g.name or "") for g in facts.gpus]
+        if models and all(m and m.forward_compat for m in models):
+            return warned(
+                f"driver CUDA {driver.cuda} is older than torch's CUDA {runtime}; relying on the "
+                f"forward-compatibility libraries at {facts.nvcc.cuda_compat_libs[0]}",
+                "Forward compatibility is supported on these datacenter GPUs; upgrading the "
+                "driver is the durable fix "
+                f"(CUDA {need[0]}.x needs driver {compat.min_driver_for_major(need[0])} or newer).",
+            )
+    why = f"driver {driver.version or ''} supports CUDA {driver.cuda}, torch {facts.torch.version} "
+    why += f"needs CUDA {runtime}"
+    return _driver_too_old(facts, runtime, why)
+
+
+def _driver_too_old(facts: Facts, runtime: str | None, why: str) -> Finding:
+    """The driver cannot run torch's CUDA: name the driver that can, and a build this driver
+    runs."""
+    driver = facts.driver
+    need = compat.version_tuple(runtime) if runtime else ()
+    if need and need[:1] < compat.minor_version_compat_since()[:1]:
+        # Before CUDA 11 each release needs its own driver: no minor-version compatibility.
+        floor = compat.min_driver_for_release(runtime or "")
+        rule = f"CUDA {runtime} needs driver {floor} or newer (no minor-version compatibility "
+        rule += "before CUDA 11)"
+    elif need:
+        floor = compat.min_driver_for_major(need[0])
+        rule = f"CUDA {need[0]}.x needs driver {floor} or newer"
+    else:
+        floor, rule = None, "a driver at least as new as torch's CUDA"
     build = compat.suggest_build(
-        [g.compute_capability for g in facts.gpus if g.compute_capability], driver.cuda
+        [g.compute_capability for g in facts.gpus if g.compute_capability],
+        driver.cuda,
+        driver.version,
     )
-    commands = [build.pip_command()] if build else []
+    instead = f", or install a torch build for CUDA {driver.cuda}" if driver.cuda else ""
     return failed(
-        f"driver {driver.version} supports CUDA {driver.cuda}, but torch {facts.torch.version} "
-        f"needs CUDA {runtime}: CUDA {need[0]}.x needs driver {floor} or newer",
-        f"Upgrade the driver to {floor} or newer, or install a torch build for CUDA {have[0]}.x.",
-        f"sudo ubuntu-drivers install   # a driver ≥ {floor}",
-        *commands,
+        f"{why}: {rule}",
+        f"Upgrade the NVIDIA driver to {floor or 'a newer release'} or newer{instead}.",
+        f"sudo ubuntu-drivers install   # a driver ≥ {floor or 'that supports torch CUDA'}",
+        *([build.pip_command()] if build and driver.cuda else []),
     )
+
+
+COMPAT_REMEDY = (
+    "CUDA forward compatibility (the cuda-compat package, a libcuda.so under .../cuda/compat) runs "
+    "only on datacenter GPUs; elsewhere every CUDA call fails with error 804. Take the compat "
+    "directory out of LD_LIBRARY_PATH and /etc/ld.so.conf.d (in an image: remove the cuda-compat "
+    "package or its LD_LIBRARY_PATH entry), and use the host driver's libcuda; if torch's CUDA is "
+    "newer than the driver, upgrade the driver instead."
+)
+
+
+@check("driver.forward_compat", "CUDA forward compatibility only where it works")
+def forward_compat(facts: Facts, expect: Expectations) -> Finding:
+    """Forward-compatibility libraries (cuda-compat) work on datacenter GPUs only; on a GeForce
+    or most workstation GPUs they make every CUDA call fail (error 804). Judged whenever those
+    libraries are found or the error is seen, not only when the CUDA majors differ."""
+    seen = messages.first(facts.torch.messages, Kind.COMPAT_UNSUPPORTED)
+    libs = list(facts.nvcc.cuda_compat_libs)
+    libs += [lib.path for lib in facts.torch.loaded_libraries if "/compat/" in lib.path]
+    if seen:
+        return failed(
+            f"CUDA forward compatibility is used on a GPU that does not support it: {seen.line}",
+            COMPAT_REMEDY,
+            "ldconfig -p | grep libcuda.so",
+            "echo $LD_LIBRARY_PATH   # no .../cuda/compat entry",
+        )
+    if not libs:
+        if reason := not_reported(facts.nvcc, "cuda_compat_libs"):
+            return skipped(f"forward-compatibility libraries: {reason}")
+        return skipped("no forward-compatibility libraries in use")
+    unsupported = [
+        gpu_label(g)
+        for g in facts.gpus
+        if (model := compat.gpu_by_name(g.name or "")) and not model.forward_compat
+    ]
+    if unsupported:
+        return failed(
+            f"forward-compatibility libraries ({libs[0]}) on {', '.join(unsupported)}, which "
+            "does not support CUDA forward compatibility (CUDA error 804)",
+            COMPAT_REMEDY,
+            "ldconfig -p | grep libcuda.so",
+        )
+    known = [g for g in facts.gpus if compat.gpu_by_name(g.name or "")]
+    if not known:
+        return skipped(f"forward-compatibility libraries at {libs[0]}; the GPUs are not known")
+    return passed(f"forward-compatibility libraries at {libs[0]}, on GPUs that support them")

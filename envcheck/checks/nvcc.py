@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.checks import Finding, check, passed, skipped, warned
+from envcheck.checks import Finding, check, not_reported, passed, skipped, warned
 from envcheck.expect import Expectations
 from envcheck.facts import Facts
 
@@ -14,7 +14,9 @@ def nvcc_version(facts: Facts, expect: Expectations) -> Finding:
     Absent is fine (runtime images need none); `require_nvcc` in --expect makes it required.
     """
     nvcc, torch = facts.nvcc, facts.torch
-    if not nvcc.path:
+    if not nvcc.path and not nvcc.version:
+        if reason := not_reported(nvcc, "version"):
+            return skipped(f"nvcc: {reason}")
         return skipped("nvcc not found (only needed to compile CUDA extensions)")
     if nvcc.error:
         return warned(
@@ -22,13 +24,17 @@ def nvcc_version(facts: Facts, expect: Expectations) -> Finding:
             "Check the CUDA toolkit installation.",
             f"{nvcc.path} --version",
         )
-    where = f"nvcc {nvcc.version} at {nvcc.path}"
+    where = f"nvcc {nvcc.version}" + (f" at {nvcc.path}" if nvcc.path else "")
     if not torch.cuda:
         return passed(f"{where} (torch is not a CUDA build here: nothing to match)")
     if nvcc.version and nvcc.version.split(".")[0] != torch.cuda.split(".")[0]:
+        major = torch.cuda.split(".")[0]
         return warned(
             f"{where}, but torch was built with CUDA {torch.cuda}: extensions will not build",
-            f"Put a CUDA {torch.cuda.split('.')[0]}.x toolkit first on PATH (or CUDA_HOME), "
-            "or use the matching devel image.",
+            f"Point CUDA_HOME and PATH at a CUDA {major}.x toolkit before building extensions "
+            "(torch.utils.cpp_extension uses CUDA_HOME, else the nvcc on PATH), or use the "
+            "matching devel image. Running torch itself does not need nvcc.",
+            f"export CUDA_HOME=/usr/local/cuda-{torch.cuda} "
+            f"PATH=/usr/local/cuda-{torch.cuda}/bin:$PATH",
         )
     return passed(f"{where} matches torch's CUDA {torch.cuda}")

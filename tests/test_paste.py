@@ -1,0 +1,250 @@
+"""Pasted text becomes facts: collect_env (1.x, 2.x), nvidia-smi (table, -q), torch messages.
+
+What the text states is observed, what it does not stays unknown with a reason, and what
+compat.toml can derive is derived and says so.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envcheck.checks import FAIL, PASS, SKIP, run_checks
+from envcheck.expect import Expectations
+from envcheck.report import InputError, judge, load_inputs
+from tests.conftest import ROOT, run_envcheck
+
+PASTE = ROOT / "tests" / "data" / "paste"
+
+
+def facts_of(*names: str):
+    return judge(load_inputs([str(PASTE / n) for n in names]), Expectations()).facts
+
+
+def statuses(facts) -> dict[str, str]:
+    return {r.id: r.status for r in run_checks(facts, Expectations())}
+
+
+def test_collect_env_2x_is_read_and_its_gaps_stay_unknown():
+    facts = facts_of("collect-env-2x.txt")
+    assert facts.torch.version == "2.4.1+cu121"
+    assert facts.torch.cuda == "12.1"
+    assert facts.torch.cuda_available is True
+    assert [g.name for g in facts.gpus] == ["NVIDIA GeForce RTX 3090"] * 2
+    assert facts.driver.version == "550.54.14"
+    # "CUDA runtime version" is nvcc's; the cuDNN list is the system's, never torch's.
+    assert facts.nvcc.version == "11.8"
+    assert facts.torch.cudnn is None
+    assert facts.torch.unavailable["cudnn"] == "not in the pasted text"
+    assert facts.container.inside is None
+
+
+def test_collect_env_gaps_are_derived_with_provenance():
+    facts = facts_of("collect-env-2x.txt")
+    assert facts.driver.cuda == "12.4"  # 550.54.14 is CUDA 12.4's driver
+    assert "derived from driver 550.54.14" in facts.provenance["driver.cuda"]
+    assert facts.gpus[0].compute_capability == "8.6"
+    assert "RTX 3090" in facts.provenance["gpus[0].compute_capability"]
+    assert "sm_86" in facts.torch.arch_list
+    assert "2.4" in facts.provenance["torch.arch_list"]
+    assert facts.provenance["torch.version"].startswith("collect-env")
+
+
+def test_healthy_collect_env_is_ready_and_unknowns_skip():
+    report = judge(load_inputs([str(PASTE / "collect-env-2x.txt")]), Expectations())
+    by_id = {c.id: c for c in report.checks}
+    assert report.verdict.ready, report.verdict.summary
+    assert by_id["gpu.arch"].status == PASS
+    assert by_id["driver.cuda"].status == PASS
+    assert by_id["cudnn.loaded"].status == SKIP
+    assert "not in the pasted text" in by_id["cudnn.loaded"].summary
+    assert by_id["container.shm"].status == SKIP
+
+
+def test_collect_env_1x_yes_no_and_driver_too_old_for_cuda_10_1():
+    facts = facts_of("collect-env-1x.txt")
+    assert facts.torch.version == "1.4.0" and facts.torch.cuda == "10.1"
+    assert facts.torch.cuda_available is True
+    assert facts.gpus[0].name == "GeForce GTX 1080 Ti"
+    assert facts.gpus[0].compute_capability == "6.1"
+    assert facts.driver.cuda == "10.1"  # 418.87 >= 418.39, CUDA 10.1's driver
+    assert statuses(facts)["driver.cuda"] == PASS
+
+
+def test_nvidia_smi_new_layout():
+    facts = facts_of("smi-new.txt")
+    assert facts.driver.version == "535.104.05" and facts.driver.cuda == "12.2"
+    first, second = facts.gpus
+    assert first.name == "NVIDIA A100-SXM4-80GB" and first.pci_bus_id == "00000000:07:00.0"
+    assert (first.memory_total_mib, first.memory_used_mib) == (81920, 4)
+    assert (first.temperature_c, first.power_limit_w) == (30, 400.0)
+    assert (first.mig_mode, second.mig_mode) == (False, True)
+    assert first.compute_capability == "8.0"
+    assert facts.torch.unavailable["version"] == "not in the pasted text"
+    assert statuses(facts)["driver.present"] == PASS
+
+
+def test_nvidia_smi_q():
+    facts = facts_of("smi-q.txt")
+    assert facts.driver.version == "470.82.01" and facts.driver.cuda == "11.4"
+    (gpu,) = facts.gpus
+    assert gpu.name == "Tesla V100-PCIE-32GB" and gpu.pci_device_id == "0x1db6"
+    assert (gpu.pcie_gen, gpu.pcie_width, gpu.pcie_width_max) == (3, 8, 16)
+    assert (gpu.memory_total_mib, gpu.temperature_c, gpu.power_limit_w) == (32510, 33, 250.0)
+    assert gpu.persistence_mode is True and gpu.mig_mode is None
+    assert gpu.compute_capability == "7.0"
+
+
+def test_nvidia_smi_and_collect_env_merge_the_first_input_winning():
+    facts = facts_of("smi-new.txt", "collect-env-2x.txt")
+    assert facts.driver.version == "535.104.05"  # nvidia-smi came first
+    assert facts.torch.version == "2.4.1+cu121"  # only collect_env says
+    assert facts.provenance["driver.version"].startswith("nvidia-smi")
+    assert facts.provenance["torch.version"].startswith("collect-env")
+
+
+@pytest.mark.parametrize(
+    ("text", "check_id", "words"),
+    [
+        (
+            "UserWarning: NVIDIA GeForce RTX 5090 with CUDA capability sm_120 is not compatible "
+            "with the current PyTorch installation.\nThe current PyTorch install supports CUDA "
+            "capabilities sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90.",
+            "gpu.arch",
+            "sm_120",
+        ),
+        (
+            "UserWarning: Found GPU0 Tesla K40c which is of cuda capability 3.5.\n    PyTorch no "
+            "longer supports this GPU because it is too old.",
+            "gpu.arch",
+            "too old",
+        ),
+        (
+            "UserWarning: CUDA initialization: The NVIDIA driver on your system is too old (found "
+            "version 11040).",
+            "driver.cuda",
+            "found version 11040",
+        ),
+        (
+            "RuntimeError: CUDA error: CUDA driver version is a stub library",
+            "torch.libraries",
+            "stub",
+        ),
+        (
+            "UserWarning: CUDA initialization: CUDA unknown error - this may be due to an "
+            "incorrectly set up environment",
+            "torch.cuda_build",
+            "nvidia_uvm",
+        ),
+        (
+            "ImportError: libcudnn.so.9: cannot open shared object file: No such file or directory",
+            "torch.import",
+            "LD_LIBRARY_PATH",
+        ),
+        (
+            "RuntimeError: cuDNN version incompatibility: PyTorch was compiled  against (9, 1, 0) "
+            "but found runtime version (8, 9, 7).",
+            "cudnn.loaded",
+            "LD_LIBRARY_PATH",
+        ),
+        ("Failed to initialize NVML: Driver/library version mismatch", "driver.present", "reboot"),
+        (
+            "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+            "driver.present",
+            "modprobe",
+        ),
+        ("No devices were found", "driver.present", "sees no GPU"),
+        ("AssertionError: Torch not compiled with CUDA enabled", "torch.cuda_build", "CPU-only"),
+    ],
+)
+def test_each_pasted_message_fails_its_check(tmp_path, text, check_id, words):
+    path = tmp_path / "paste.txt"
+    path.write_text(text + "\n")
+    report = judge(load_inputs([str(path)]), Expectations())
+    found = {c.id: c for c in report.checks}[check_id]
+    shown = found.summary + (
+        found.remedy.text + " ".join(found.remedy.commands) if found.remedy else ""
+    )
+    assert found.status == FAIL, found.summary
+    assert words in shown
+    assert not report.verdict.ready
+
+
+def test_cuda_version_from_found_version_and_cudnn_versions(tmp_path):
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        "The NVIDIA driver on your system is too old (found version 11040).\n"
+        "cuDNN version incompatibility: PyTorch was compiled  against (8, 9, 2) but found "
+        "runtime version (8, 5, 0).\n"
+    )
+    facts = load_inputs([str(path)])
+    assert facts.driver.cuda == "11.4"
+    assert (facts.torch.cudnn_compiled, facts.torch.cudnn) == ("8.9.2", "8.5.0")
+
+
+def test_text_that_is_nothing_known_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("my training is slow, any ideas?\n")
+    proc = run_envcheck("judge", str(path))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "notes.txt" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_judge_reads_stdin():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "envcheck", "judge", "-", "--json"],
+        input=(PASTE / "smi-new.txt").read_text(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["schema"] == "envcheck.report/2"
+    assert report["facts"]["driver"]["version"] == "535.104.05"
+
+
+def test_forced_reader_that_finds_nothing_leaves_everything_unknown(tmp_path):
+    facts = load_inputs([str(PASTE / "smi-new.txt")], "collect-env")
+    assert facts.driver.version is None
+    assert facts.driver.unavailable["version"] == "not in the pasted text"
+    assert facts.unavailable["gpus"] == "not in the pasted text"
+
+
+@pytest.mark.parametrize(
+    ("gpu", "words"),
+    [
+        ({"memory_total_mib": -1}, "gpus[0].memory_total_mib: -1 is outside"),
+        ({"power_limit_w": 10**400}, "gpus[0].power_limit_w"),
+        ({"temperature_c": 10**6}, "gpus[0].temperature_c"),
+    ],
+)
+def test_impossible_numbers_are_bad_input(tmp_path, gpu, words):
+    data = {"schema": "envcheck.facts/2", "gpus": [{"index": 0, **gpu}]}
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        load_inputs([str(path)])
+
+
+def test_nan_is_bad_input(tmp_path):
+    path = tmp_path / "facts.json"
+    path.write_text('{"schema": "envcheck.facts/2", "gpus": [{"index": 0, "power_limit_w": NaN}]}')
+    with pytest.raises(InputError, match="not a finite number"):
+        load_inputs([str(path)])
+
+
+def test_facts_1_files_are_still_read(h200_facts, tmp_path):
+    data = json.loads((ROOT / "tests" / "data" / "h200-facts.json").read_text())
+    data["schema"] = "envcheck.facts/1"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    facts = load_inputs([str(path)])
+    assert facts.schema == "envcheck.facts/2"
+    assert statuses(facts) == statuses(h200_facts)
