@@ -17,7 +17,7 @@ PINS, DEFAULTS = pins.load()
 
 
 @pytest.mark.parametrize("pin", PINS, ids=[p.name for p in PINS])
-def test_each_pin_equals_its_compat_build(pin):
+def test_each_pin_takes_its_build_from_compat(pin):
     (build,) = [b for b in compat.builds() if (b.torch, b.name) == (pin.torch, pin.build)]
     assert (pin.cuda, pin.cudnn, pin.arch_list) == (build.cuda, build.cudnn, build.arch_list)
     assert pin.index_url == build.index_url
@@ -25,6 +25,23 @@ def test_each_pin_equals_its_compat_build(pin):
     assert pin.min_driver == compat.min_driver_for_major(major)
     # The wheel's floor: any driver of its CUDA major (minor-version compatibility).
     assert pin.nvidia_require_cuda == f"cuda>={major}.0"
+
+
+def test_a_pins_file_that_copies_compat_knowledge_is_refused(tmp_path):
+    text = (pins.PINS.read_text()).replace(
+        'build = "cu130"\n', 'build = "cu130"\ncudnn = "9.1.0"\n', 1
+    )
+    path = tmp_path / "images.toml"
+    path.write_text(text)
+    with pytest.raises(pins.PinsError, match="'cudnn', which comes from"):
+        pins.load(path)
+
+
+def test_a_build_compat_does_not_know_is_refused(tmp_path):
+    path = tmp_path / "images.toml"
+    path.write_text(pins.PINS.read_text().replace('build = "cu130"', 'build = "cu999"', 1))
+    with pytest.raises(pins.PinsError, match=r"no official torch 2\.14\.1 cu999 build"):
+        pins.load(path)
 
 
 @pytest.mark.parametrize("pin", PINS, ids=[p.name for p in PINS])

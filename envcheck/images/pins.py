@@ -6,6 +6,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from envcheck import compat
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -19,8 +21,19 @@ DOCKERFILE = ROOT / "docker" / "Dockerfile"
 TARGETS = ("runtime", "devel")
 
 
+# What an image's torch and build imply, read from compat.toml: never written twice.
+DERIVED = {"cuda", "cudnn", "arch_list", "min_driver", "nvidia_require_cuda", "index_url"}
+
+
 class PinsError(ValueError):
     """No such image, or a pins file that is missing or does not parse."""
+
+
+def _compat_build(torch: str, name: str) -> compat.Build:
+    for build in compat.builds():
+        if (build.torch, build.name) == (torch, name):
+            return build
+    raise PinsError(f"no official torch {torch} {name} build in envcheck/data/compat.toml")
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,15 @@ def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
         raise PinsError(f"{path}: {exc}") from exc
     pins = []
     for i, entry in enumerate(data.get("image", [])):
+        copied = sorted(DERIVED & set(entry))
+        if copied:
+            raise PinsError(
+                f"{path}: image {i} sets {copied[0]!r}, which comes from envcheck/data/compat.toml "
+                "(the image names only its torch and build)"
+            )
         try:
+            build = _compat_build(entry["torch"], entry["build"])
+            major = int(build.cuda.split(".")[0])
             pins.append(
                 ImagePin(
                     name=entry["name"],
@@ -66,13 +87,15 @@ def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
                     base=entry["base"],
                     torch=entry["torch"],
                     build=entry["build"],
-                    cuda=entry.get("cuda"),
-                    cudnn=entry.get("cudnn"),
-                    arch_list=tuple(entry.get("arch_list", ())),
+                    cuda=build.cuda,
+                    cudnn=build.cudnn,
+                    arch_list=build.arch_list,
                     architectures=entry.get("architectures", ""),
-                    min_driver=entry.get("min_driver"),
-                    nvidia_require_cuda=entry.get("nvidia_require_cuda"),
-                    index_url=entry.get("index_url"),
+                    # Any driver of the CUDA major runs the wheel (minor-version compatibility),
+                    # the same rule envcheck's driver.cuda applies.
+                    min_driver=compat.min_driver_for_major(major),
+                    nvidia_require_cuda=f"cuda>={major}.0",
+                    index_url=build.index_url,
                     source=entry["source"],
                 )
             )
