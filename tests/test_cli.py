@@ -263,6 +263,26 @@ def test_python_without_torch_is_reported_not_installed(tmp_path):
     assert checks_of(report)["torch.cuda_build"]["status"] == "skip"
 
 
+def test_torch_that_fails_to_import_a_cuda_library_is_not_ready(tmp_path):
+    # A torch whose import fails the way a missing cuDNN makes it fail, run by a real
+    # interpreter: "installed but broken" must fail torch.import, never read as "not installed".
+    fake = tmp_path / "site" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise OSError('libcudnn.so.9: cannot open shared object file: No such file')\n"
+    )
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={tmp_path / "site"} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    proc = run_envcheck("--json", "--no-smoke", "--python", str(python))
+    report = report_of(proc)
+    assert proc.returncode == 1
+    assert report["facts"]["torch"]["error_kind"] == "import_failed"
+    found = checks_of(report)["torch.import"]
+    assert found["status"] == "fail" and "libcudnn.so.9" in found["summary"]
+    assert "LD_LIBRARY_PATH" in found["remedy"]["text"]
+
+
 def test_with_workloads_runs_digits_and_judges_it(tmp_path):
     env = {**os.environ, "LD_LIBRARY_PATH": str(tmp_path)}
     proc = run_envcheck("--json", "--no-smoke", "--with-workloads", env=env, timeout=600)

@@ -848,6 +848,13 @@ EXPECT_CASES = {
 }
 
 
+def test_expectation_on_an_unreported_fact_skips(h200_facts):
+    facts = change(h200_facts, gpus=[])
+    facts = dataclasses.replace(facts, unavailable={"gpus": "not in the pasted text"})
+    found = result(facts, "expect.gpu_count", parse({"gpu_count": 8}, "expect.toml"))
+    assert found.status == SKIP and "not in the pasted text" in found.summary
+
+
 @pytest.mark.parametrize(
     ("check_id", "data", "status"),
     [(k, d, s) for k, cases in EXPECT_CASES.items() for d, s in cases],

@@ -10,7 +10,7 @@ Remedies come from ``envcheck.images.engine.REMEDIES``, keyed on the recorded er
 
 from __future__ import annotations
 
-from envcheck.checks import Finding, check, failed, passed, skipped, warned
+from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts
 from envcheck.images.engine import remedy
@@ -28,6 +28,8 @@ def engine(facts: Facts, expect: Expectations) -> Finding:
     socket, hung) has its own remedy. Without the Docker SDK (the `docker` extra, which
     `make gpu-check` does not install) it is not asked: skipped, saying how to enable it."""
     docker = facts.docker
+    if reason := not_reported(docker, "present"):
+        return skipped(f"Docker: {reason}")
     if not docker.present:
         return skipped("no Docker engine on this host")
     if docker.reachable:
@@ -48,6 +50,8 @@ def nvidia_runtime(facts: Facts, expect: Expectations) -> Finding:
     """The NVIDIA Container Toolkit serves Docker: an `nvidia` runtime, NVIDIA CDI devices, or
     the runtime hook that `--gpus` uses. Without it, `docker run --gpus all` fails."""
     docker = facts.docker
+    if reason := not_reported(docker, "reachable"):
+        return skipped(f"Docker: {reason}")
     if not docker.reachable:
         return skipped("no Docker engine to ask")
     ways = []
@@ -73,6 +77,8 @@ def gpu_container(facts: Facts, expect: Expectations) -> Finding:
     """A container given all GPUs really starts and sees them (`nvidia-smi -L`); tried only with
     `envcheck --docker-gpu-test IMAGE`, since it needs an image."""
     docker = facts.docker
+    if reason := not_reported(docker, "reachable"):
+        return skipped(f"Docker: {reason}")
     if not docker.reachable:
         return skipped("no Docker engine to ask")
     if docker.gpu_container_ok is None:

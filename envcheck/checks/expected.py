@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from envcheck.checks import Finding, check, failed, passed
+from envcheck.checks import Finding, check, failed, not_reported, passed, skipped
 from envcheck.compat import version_tuple
 from envcheck.expect import Expectations
 from envcheck.facts import Facts
@@ -83,11 +83,28 @@ EXPECTATIONS: dict[str, tuple[str, Callable[[Facts, Any], Comparison]]] = {
 }
 
 
+# The fact each expectation compares: (section, field); unknown there, the expectation skips.
+_FACT = {
+    "gpu_count": (None, "gpus"),
+    "gpu_name": (None, "gpus"),
+    "min_driver": ("driver", "version"),
+    "torch": ("torch", "version"),
+    "cuda": ("torch", "cuda"),
+    "cudnn_min": ("torch", "cudnn"),
+    "require_nvcc": ("nvcc", "version"),
+    "arch": ("torch", "arch_list"),
+}
+
+
 def _register(key: str, title: str, compare: Callable[[Facts, Any], Comparison]) -> None:
     def expectation(facts: Facts, expect: Expectations) -> Finding | None:
         want = getattr(expect, key)
         if want is None:
             return None  # not set: no line in the report
+        section, name = _FACT[key]
+        reason = not_reported(getattr(facts, section) if section else facts, name)
+        if reason:
+            return skipped(f"{name}: {reason}")
         ok, wanted, found = compare(facts, want)
         if ok:
             return passed(f"{found} (expected {wanted})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.checks import Finding, check, failed, passed, skipped, warned
+from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
 from envcheck.checks.driver import gpu_label
 from envcheck.expect import Expectations
 from envcheck.facts import Facts
@@ -25,6 +25,8 @@ _THROTTLE_ADVICE = {
 def smoke(facts: Facts, expect: Expectations) -> Finding:
     """A matmul and a cuDNN convolution on each GPU agree with the CPU (TF32 off)."""
     results = facts.torch.smoke
+    if results is None and (reason := not_reported(facts.torch, "smoke")):
+        return skipped(f"smoke test: {reason}")
     if results is None:
         return skipped("smoke test not run (no GPU visible to torch, or --no-smoke)")
     if not results:

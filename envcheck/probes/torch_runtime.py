@@ -119,8 +119,15 @@ def main(argv: list[str]) -> int:
     try:
         import torch
     except Exception as exc:
-        kind = "not_installed" if isinstance(exc, ImportError) else "crashed"
-        emit(torch={**info, "error": f"torch is not importable: {exc}", "error_kind": kind})
+        # Only torch itself missing is "not installed"; a CUDA library torch needs that does
+        # not load (OSError from the loader, ImportError of a submodule) is a broken install.
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "torch":
+            kind, error = "not_installed", f"torch is not importable: {exc}"
+        elif isinstance(exc, ImportError | OSError):
+            kind, error = "import_failed", f"{type(exc).__name__}: {_first_line(str(exc))}"
+        else:
+            kind, error = "crashed", f"importing torch crashed: {type(exc).__name__}: {exc}"
+        emit(torch={**info, "error": error, "error_kind": kind})
         return 0
     info.update(
         version=torch.__version__,
