@@ -123,7 +123,7 @@ def main(argv: list[str]) -> int:
         # not load (OSError from the loader, ImportError of a submodule) is a broken install.
         if isinstance(exc, ModuleNotFoundError) and exc.name == "torch":
             kind, error = "not_installed", f"torch is not importable: {exc}"
-        elif isinstance(exc, ImportError | OSError):
+        elif isinstance(exc, (ImportError, OSError)):
             kind, error = "import_failed", f"{type(exc).__name__}: {_first_line(str(exc))}"
         else:
             kind, error = "crashed", f"importing torch crashed: {type(exc).__name__}: {exc}"
@@ -145,20 +145,30 @@ def main(argv: list[str]) -> int:
         info["cuda_error"] = _first_line(str(caught[-1].message))
     if info["cuda_available"]:
         emit(stage="CUDA initialisation")
-        try:
-            info["device_count"] = torch.cuda.device_count()
-            info["devices"] = [
-                {
-                    "index": i,
-                    "name": torch.cuda.get_device_name(i),
-                    "capability": "{}.{}".format(*torch.cuda.get_device_capability(i)),
-                }
-                for i in range(info["device_count"])
-            ]
-        except Exception as exc:
-            info["cuda_error"] = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        # CUDA initialisation warns of GPUs the build has no kernels for ("sm_120 is not
+        # compatible with the current PyTorch installation"): keep what it says.
+        with warnings.catch_warnings(record=True) as init_warnings:
+            warnings.simplefilter("always")
+            try:
+                torch.cuda.init()
+                info["device_count"] = torch.cuda.device_count()
+                info["devices"] = [
+                    {
+                        "index": i,
+                        "name": torch.cuda.get_device_name(i),
+                        "capability": "{}.{}".format(*torch.cuda.get_device_capability(i)),
+                    }
+                    for i in range(info["device_count"])
+                ]
+            except Exception as exc:
+                info["cuda_error"] = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        caught += init_warnings
     else:
         info["device_count"] = 0
+    # Every line torch warned, for the checks that read torch's own words (envcheck.messages).
+    info["messages"] = [
+        line.strip()[:300] for w in caught for line in str(w.message).splitlines() if line.strip()
+    ][:20]
     emit(stage="torch.backends.cudnn.version()")
     info["cudnn"] = _cudnn_text(torch.backends.cudnn.version()) if info["cuda"] else None
     emit(torch=info)
