@@ -53,7 +53,9 @@ class Options:
 def collect(options: Options) -> Facts:
     with ThreadPoolExecutor(max_workers=3) as pool:
         nvml_future = pool.submit(
-            subproc.run, [sys.executable, "-m", "envcheck.probes.nvml"], options.timeout
+            subproc.run,
+            subproc.python_command(sys.executable, "envcheck.probes.nvml"),
+            options.timeout,
         )
         docker_future = pool.submit(_run_docker, options)
         torch_future = pool.submit(_run_torch, options) if options.torch else None
@@ -106,14 +108,17 @@ def _torch_budget(options: Options) -> float:
 
 
 def _run_torch(options: Options) -> subproc.Outcome:
-    cmd = [options.python or sys.executable, str(TORCH_SCRIPT)]
-    if options.smoke:
-        cmd.append("--smoke")
+    args = ["--smoke"] if options.smoke else []
+    cmd = subproc.python_command(
+        options.python or sys.executable, str(TORCH_SCRIPT), *args, isolated=False
+    )
     return subproc.run(cmd, _torch_budget(options))
 
 
 def _run_docker(options: Options) -> subproc.Outcome:
-    cmd = [sys.executable, "-m", "envcheck.probes.docker", "--timeout", str(options.timeout)]
+    cmd = subproc.python_command(
+        sys.executable, "envcheck.probes.docker", "--timeout", str(options.timeout)
+    )
     budget = options.timeout * 2  # connecting, then `docker info`
     if options.docker_gpu_image:
         # The child removes its container before this deadline (it gets 15 s less).

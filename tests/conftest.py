@@ -14,9 +14,10 @@ SHARED = ROOT.parent / "shared"
 
 
 def run_envcheck(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The real CLI in a child process, as a user runs it."""
+    """The real CLI in a child process, as a user runs it (from ``cwd``: the tests' own by
+    default)."""
     return subprocess.run(
         [sys.executable, "-m", "envcheck", *args],
         capture_output=True,
@@ -24,6 +25,7 @@ def run_envcheck(
         env=env,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 

@@ -294,3 +294,25 @@ def test_with_workloads_runs_digits_and_judges_it(tmp_path):
     assert all(r["device"] == "cpu" for r in run["rows"] if r["model"].startswith("skorch"))
     check = checks_of(report)["workload.digits"]
     assert check["status"] == "pass" and "rows trained on cpu" in check["summary"]
+
+
+def test_run_from_the_repository_root_no_probe_crashes():
+    # The checkout's docker/ folder must not shadow the Docker SDK in the probe children.
+    proc = run_envcheck("--json", "--no-smoke", cwd=ROOT)
+    report = report_of(proc)
+    assert "crashed" not in proc.stderr
+    assert all(
+        p["status"] != "error" or "crashed" not in (p["detail"] or "")
+        for p in report["facts"]["probes"]
+    )
+
+
+def test_probe_children_ignore_modules_in_the_callers_directory(tmp_path):
+    for name in ("pynvml.py", "docker/__init__.py", "torch/__init__.py"):
+        path = tmp_path / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("raise RuntimeError('shadowed by the current directory')\n")
+    proc = run_envcheck("--json", "--no-smoke", cwd=tmp_path)
+    report = report_of(proc)
+    assert "shadowed" not in proc.stdout + proc.stderr
+    assert report["facts"]["torch"]["version"].startswith("2.")  # the installed torch

@@ -15,7 +15,29 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+# The folder that holds the envcheck package. A child finds it last on its import path, and never
+# the caller's directory: run from a checkout, `docker/` there would shadow the Docker SDK, and a
+# `torch/` folder (a PyTorch source tree) the installed torch.
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+_BOOT = (
+    "import runpy, sys;"
+    "sys.path[:] = [p for p in sys.path if p not in ('', '.')];"
+    "root, target = sys.argv[1:3]; del sys.argv[1:3];"
+    "sys.path.append(root);"
+    "runpy.run_path(target, run_name='__main__') if target.endswith('.py') "
+    "else runpy.run_module(target, run_name='__main__', alter_sys=True)"
+)
+
+
+def python_command(python: str, target: str, *args: str, isolated: bool = True) -> list[str]:
+    """A command that runs ``target`` (a module name, or a .py file) under ``python``, away from
+    the caller's directory. ``isolated`` (envcheck's own probes) also drops the user site and
+    PYTHON* variables; the user's own interpreter keeps them, since its torch may live there."""
+    flags = ["-I"] if isolated else []
+    return [python, *flags, "-c", _BOOT, _PACKAGE_PARENT, target, *args]
 
 
 @dataclass

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from envcheck.facts import ErrorKind
+from envcheck.probes.subproc import python_command
 from envcheck.probes.subproc import run as run_probe
 
 # Small enough to finish in seconds on a CPU, large enough to prove training converges.
@@ -25,8 +26,12 @@ def run_digits(python: str, timeout: float, device: str) -> dict[str, Any]:
     where torch said a GPU was."""
     with tempfile.TemporaryDirectory(prefix="envcheck-workload-") as tmp:
         out = os.path.join(tmp, "digits.json")
-        cmd = [python, "-m", "workloads", *DIGITS_ARGS, "--device", device, "--json", out]
-        record: dict[str, Any] = {"name": "digits", "command": [*cmd[1:-1], "FILE"]}
+        args = [*DIGITS_ARGS, "--device", device, "--json", out]
+        cmd = python_command(python, "workloads", *args, isolated=False)
+        record: dict[str, Any] = {
+            "name": "digits",
+            "command": ["-m", "workloads", *args[:-1], "FILE"],
+        }
         start = time.perf_counter()
         outcome = run_probe(cmd, timeout)
         record["seconds"] = round(time.perf_counter() - start, 3)
@@ -54,10 +59,10 @@ def run_digits(python: str, timeout: float, device: str) -> dict[str, Any]:
 
 
 def _why_no_result(error: str | None) -> dict[str, str]:
-    if error and "No module named workloads" in error:
+    if error and "No module named" in error:
         return {
-            "error": "the workloads package is not installed for this interpreter "
-            "(pip install 'gpu-envkit[workloads]')",
+            "error": f"{error}: the workloads need torch, skorch and scikit-learn in this "
+            "interpreter (pip install 'gpu-envkit[workloads]')",
             "error_kind": ErrorKind.NOT_INSTALLED,
         }
     return {"error": f"wrote no result: {error or 'no output'}", "error_kind": ErrorKind.CRASHED}
