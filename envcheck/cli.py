@@ -49,6 +49,9 @@ def main() -> None:
     and the container plumbing, and says exactly what to fix.
 
     Run without a command to check this machine (same as `envcheck check`)."""
+    from envcheck import interrupt
+
+    interrupt.install()
 
 
 main.add_command(images_group)

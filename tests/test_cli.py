@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -316,3 +318,57 @@ def test_probe_children_ignore_modules_in_the_callers_directory(tmp_path):
     report = report_of(proc)
     assert "shadowed" not in proc.stdout + proc.stderr
     assert report["facts"]["torch"]["version"].startswith("2.")  # the installed torch
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (probe children run in their own sessions)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_ends_the_run_and_every_probe_child_at_once(fake_nvml, sig, code):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "--timeout", "60", "--torch-timeout", "60"],
+        env=fake_nvml("hang_init"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(_descendants(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the NVML and torch probes are running (NVML hangs)
+        time.sleep(0.5)
+        children = _descendants(proc.pid)
+        assert children, "no probe child started"
+        start = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=10)
+        assert time.monotonic() - start < 2.5
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "Aborted" not in err
+    assert f"interrupted ({sig.name})" in err
+    time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)], "a probe child outlived the run"

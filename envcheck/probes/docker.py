@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 from typing import Any
 
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu-test", metavar="IMAGE", help="also start IMAGE with all GPUs")
     parser.add_argument("--gpu-budget", type=float, default=90.0, help="seconds for that test")
     args = parser.parse_args(argv)
+    # envcheck stops its children with SIGTERM: end through SystemExit so the GPU test's
+    # `finally` still removes its container.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     found, host = present()
     base = {"present": found, "host": host}
     base["nvidia_hook"] = shutil.which("nvidia-container-runtime-hook")

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,26 @@ class Outcome:
     error: str | None = None  # set when the process failed or printed nothing usable
 
 
+# Every probe child still running, so that Ctrl-C or SIGTERM can end them all at once.
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def terminate_all(grace: float = 0.5) -> None:
+    """End every running probe child and whatever it started: SIGTERM to each process group (a
+    child that started a container removes it), then SIGKILL to what is left after ``grace``."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for proc in live:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in live:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        _kill_group(proc)
+
+
 def run(cmd: list[str], timeout: float) -> Outcome:
     """Run a probe command; merge the JSON lines it printed before it exited or timed out."""
     start = time.perf_counter()
@@ -63,6 +84,8 @@ def run(cmd: list[str], timeout: float) -> Outcome:
         )
     except OSError as exc:
         return Outcome(error=f"cannot start {cmd[0]}: {exc.strerror}", seconds=0.0)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -70,6 +93,9 @@ def run(cmd: list[str], timeout: float) -> Outcome:
         timed_out = True
         _kill_group(proc)
         out, err = proc.communicate()  # keeps what was read before the timeout
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     seconds = time.perf_counter() - start
     data = _merge_lines(out.decode(errors="replace"))
     outcome = Outcome(data=data, seconds=seconds, timed_out=timed_out)
