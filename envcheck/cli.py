@@ -89,9 +89,13 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# A day: longer than any probe may sensibly wait; past it a value is a typo, not a choice.
+MAX_SECONDS = 86400.0
+
+
 def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if value <= 0:
-        raise click.BadParameter(f"must be a positive number of seconds, got {value:g}")
+    if not 0 < value <= MAX_SECONDS:  # NaN fails this too
+        raise click.BadParameter(f"must be seconds in (0, {MAX_SECONDS:g}], got {value:g}")
     return value
 
 

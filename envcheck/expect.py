@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,16 +42,44 @@ _TYPES = {
 }
 
 
+# What each version-like value must look like: a value that does not parse would otherwise
+# compare as anything ("R580" >= every driver), so it is refused when the file is read.
+_FORMATS = {
+    "min_driver": (re.compile(r"\d+(\.\d+){0,3}"), "a driver version like '580.65.06'"),
+    "cudnn_min": (re.compile(r"\d+(\.\d+){0,3}"), "a cuDNN version like '9.10'"),
+    "cuda": (re.compile(r"\d+(\.\d+){0,2}"), "a CUDA version like '13.0'"),
+    "torch": (
+        re.compile(r"\d+(\.\d+){0,2}(\+[A-Za-z0-9.]+)?"),
+        "a torch version like '2.14' or '2.14.1+cu130'",
+    ),
+    "arch": (re.compile(r"(sm|compute)_\d+[af]?"), "architectures like 'sm_90' or 'compute_120'"),
+    "gpu_name": (re.compile(r"[\w .()/+-]{1,100}"), "a GPU name like 'H100'"),
+}
+MAX_GPUS = 4096
+MAX_BYTES = 1024 * 1024  # far above any expectations file; more is a wrong file
+
+
 def load(path: str | Path) -> Expectations:
     path = Path(path)
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            raw = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ExpectError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(raw) > MAX_BYTES:
+        raise ExpectError(f"{path}: larger than {MAX_BYTES // 1024} KiB: not an expectations file")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ExpectError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ExpectError(f"{path}: not valid TOML: {exc}") from exc
     return parse(data, str(path))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse(data: dict, where: str) -> Expectations:
@@ -58,16 +87,21 @@ def parse(data: dict, where: str) -> Expectations:
     for key, value in data.items():
         if key not in _TYPES:
             known = ", ".join(_TYPES)
-            raise ExpectError(f"{where}: unknown key {key!r} (known: {known})")
+            raise ExpectError(f"{where}: unknown key {_short(key)} (known: {known})")
         tp, words = _TYPES[key]
         ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
         if tp is list:
             ok = ok and all(isinstance(v, str) for v in value)
             value = tuple(value) if ok else value
         if not ok:
-            raise ExpectError(f"{where}: key {key!r} must be {words}, got {value!r}")
-        if tp is int and value < 0:
-            raise ExpectError(f"{where}: key {key!r} must not be negative, got {value}")
+            raise ExpectError(f"{where}: key {key!r} must be {words}, got {_short(value)}")
+        if tp is int and not 0 <= value <= MAX_GPUS:
+            raise ExpectError(f"{where}: key {key!r} must be 0..{MAX_GPUS}, got {_short(value)}")
+        if key in _FORMATS:
+            pattern, form = _FORMATS[key]
+            for item in value if isinstance(value, tuple) else (value,):
+                if not pattern.fullmatch(item):
+                    raise ExpectError(f"{where}: key {key!r} must be {form}, got {_short(item)}")
         values[key] = value
     return Expectations(**values)
 

@@ -99,6 +99,8 @@ def facts_from_json(text: str, name: str) -> Facts:
         data = json.loads(text)
     except ValueError as exc:
         raise InputError(f"{name}: not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{name}: nested too deeply to be facts") from exc
     if isinstance(data, dict) and data.get("schema") in READABLE:
         data = data.get("facts")
     if not isinstance(data, dict) or data.get("schema") not in FACTS_READABLE:

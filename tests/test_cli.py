@@ -207,11 +207,18 @@ def test_judge_missing_file_is_exit_2(tmp_path):
         ("gpu_count = 'one'\n", "key 'gpu_count' must be an integer"),
         ("require_nvcc = 1\n", "key 'require_nvcc' must be true or false"),
         ("gpu_count = [\n", "not valid TOML"),
+        ('min_driver = "R580"\n', "key 'min_driver' must be a driver version"),
+        ('cudnn_min = "v9.10"\n', "key 'cudnn_min' must be a cuDNN version"),
+        ('cuda = "thirteen"\n', "key 'cuda' must be a CUDA version"),
+        ('torch = "latest"\n', "key 'torch' must be a torch version"),
+        ('arch = ["sm90"]\n', "key 'arch' must be architectures"),
+        ("gpu_count = 100000\n", "key 'gpu_count' must be 0..4096"),
+        (b'gpu_name = "H\xff100"\n', "not UTF-8"),
     ],
 )
 def test_bad_expectations_are_exit_2_naming_file_and_key(tmp_path, content, words):
     path = tmp_path / "expect.toml"
-    path.write_text(content)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     proc = run_envcheck("judge", H200, "--expect", str(path))
     assert proc.returncode == 2
     assert words in proc.stderr and str(path) in proc.stderr
@@ -242,9 +249,34 @@ def test_junit_has_one_testcase_per_check(tmp_path):
     assert suite.get("failures") == "0"
 
 
-def test_bad_option_value_is_exit_2():
-    proc = run_envcheck("--timeout", "-1")
-    assert proc.returncode == 2 and "--timeout" in proc.stderr
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--timeout", "-1"),
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--timeout", "1e400"),
+        ("--torch-timeout", "1e9"),
+    ],
+)
+def test_bad_option_value_is_exit_2(option, value):
+    proc = run_envcheck(option, value)
+    assert proc.returncode == 2 and option in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_deeply_nested_json_is_exit_2(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"schema": ' * 100_000 + "1" + "}" * 100_000)
+    proc = run_envcheck("judge", str(path))
+    assert proc.returncode == 2 and "nested too deeply" in proc.stderr
+
+
+def test_an_endless_input_is_refused_past_the_cap():
+    start = time.monotonic()
+    proc = run_envcheck("judge", "/dev/zero")
+    assert proc.returncode == 2 and "larger than 16 MiB" in proc.stderr
+    assert time.monotonic() - start < 30
 
 
 def test_save_facts_then_judge_gives_the_same_checks(tmp_path, fake_nvml):
