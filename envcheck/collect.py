@@ -32,6 +32,7 @@ from envcheck.facts import (
 )
 from envcheck.probes import host, nvcc, subproc
 from envcheck.probes import workload as workload_probe
+from envcheck.text import redact_url
 
 TORCH_SCRIPT = Path(__file__).parent / "probes" / "torch_runtime.py"
 
@@ -130,6 +131,8 @@ def _run_docker(options: Options) -> subproc.Outcome:
 
 def _docker_facts(out: subproc.Outcome) -> tuple[Docker, ProbeRun]:
     data: dict[str, Any] = {**(out.data.get("docker") or {}), **(out.data.get("gpu") or {})}
+    # DOCKER_HOST may carry credentials (tcp://user:secret@host): never into a report.
+    data = {k: redact_url(v) if isinstance(v, str) else v for k, v in data.items()}
     error = out.error and f"Docker probe crashed: {out.error}"
     if out.timed_out:
         stage = out.data.get("stage", "docker info")

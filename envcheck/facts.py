@@ -332,6 +332,8 @@ def to_json(obj: Any) -> Any:
         return [to_json(v) for v in obj]
     if isinstance(obj, dict):
         return {k: to_json(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # JSON has no NaN: a reading that is not a number is no reading
     return obj
 
 

@@ -21,6 +21,7 @@ from envcheck import __version__
 from envcheck.facts import ErrorKind
 from envcheck.images.engine import EngineError, classify, remedy, sdk_errors
 from envcheck.images.pins import DOCKERFILE, ROOT, ImagePin
+from envcheck.text import redact_url
 
 # The classic builder paints a step's stderr red; the log keeps plain text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -72,7 +73,7 @@ def build_args(pin: ImagePin, over: Overrides = Overrides()) -> dict[str, str]:
         "VERSION": __version__,
         # Where the sources came from, as git knows it: never a made-up address.
         "REVISION": _git("rev-parse", "HEAD") or "unknown",
-        "SOURCE": _git("remote", "get-url", "origin"),
+        "SOURCE": redact_url(_git("remote", "get-url", "origin")),
     }
     if over.wheelhouse is not None:
         args.update(PIP_NO_INDEX="1", PIP_FIND_LINKS="/tmp/wheelhouse", TORCH_INDEX_URL="")

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from envcheck.checks import FAIL, SKIP, WARN
 from envcheck.report import Report
+from envcheck.text import xml_safe
 
 
 def render(report: Report) -> str:
@@ -18,15 +19,17 @@ def render(report: Report) -> str:
     )
     for result in report.checks:
         case = ET.SubElement(suite, "testcase", classname="envcheck", name=result.id)
+        summary = xml_safe(result.summary)
         remedy = ""
         if result.remedy:
-            remedy = "\n".join([result.remedy.text, *(f"$ {c}" for c in result.remedy.commands)])
+            lines = [result.remedy.text, *(f"$ {c}" for c in result.remedy.commands)]
+            remedy = xml_safe("\n".join(lines))
         if _is_failure(report, result.status):
-            ET.SubElement(case, "failure", message=result.summary).text = remedy
+            ET.SubElement(case, "failure", message=summary).text = remedy
         elif result.status == SKIP:
-            ET.SubElement(case, "skipped", message=result.summary)
+            ET.SubElement(case, "skipped", message=summary)
         else:
-            out = f"{result.status}: {result.summary}" + (f"\n{remedy}" if remedy else "")
+            out = f"{result.status}: {summary}" + (f"\n{remedy}" if remedy else "")
             ET.SubElement(case, "system-out").text = out
     ET.indent(suite)
     return (

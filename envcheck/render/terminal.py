@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 
 from envcheck import __version__
 from envcheck.checks import FAIL, PASS, SKIP, WARN
 from envcheck.report import Report
+from envcheck.text import printable
+
+
+def escape(text: str) -> str:
+    """Safe to print: no rich markup, no terminal control sequences."""
+    return escape_markup(printable(text))
+
 
 MARKS = {PASS: ("✓", "green"), WARN: ("!", "yellow"), FAIL: ("✗", "red"), SKIP: ("-", "dim")}
 
