@@ -14,11 +14,12 @@ ARGS   ?=
 
 .PHONY: gpu-check test test-vision lint bench images clean
 
-# Host-side checker only: no torch, so it installs in seconds on a bare GPU host.
+# Host-side checker only: no torch, so it installs in seconds on a bare GPU host. Silent on
+# stdout (`@`, pip's output to stderr): `make gpu-check ARGS=--json > r.json` is pure JSON.
 $(VENV)/.core: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e .
-	touch $@
+	@$(PYTHON) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install -q -e . >&2
+	@touch $@
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +28,7 @@ $(VENV)/.dev: pyproject.toml
 	touch $@ $(VENV)/.core
 
 gpu-check: $(VENV)/.core
-	$(BIN)/envcheck $(ARGS)
+	@$(BIN)/envcheck $(ARGS)
 
 $(VISION_VENV)/.vision: pyproject.toml
 	$(PYTHON) -m venv $(VISION_VENV)

@@ -33,13 +33,39 @@ class InternalError(click.ClickException):
     exit_code = 3
 
 
+_DEFAULTED = "envcheck.check_by_default"
+
+
 class DefaultGroup(click.Group):
-    """`envcheck [OPTIONS]` means `envcheck check [OPTIONS]`."""
+    """`envcheck [OPTIONS]` means `envcheck check [OPTIONS]`: the top-level help lists check's
+    options, and an option error names `envcheck`, the command the user typed."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0].startswith("-") and args[0] not in ("--help", "-h", "--version")):
             args = ["check", *args]
+            ctx.meta[_DEFAULTED] = True
         return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        check = self.get_command(ctx, "check")
+        if check is not None:
+            check_ctx = click.Context(check, info_name=ctx.info_name, parent=ctx)
+            records = [p.get_help_record(check_ctx) for p in check.get_params(check_ctx)]
+            with formatter.section("Options (checking this machine)"):
+                formatter.write_dl([r for r in records if r and not r[0].startswith("-h")])
+        super().format_options(ctx, formatter)
+
+
+class _CheckContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        if self.parent is not None and self.meta.get(_DEFAULTED):
+            return self.parent.command_path
+        return super().command_path
+
+
+class DefaultCommand(click.Command):
+    context_class = _CheckContext
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,7 +125,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float
     return value
 
 
-@main.command("check")
+@main.command("check", cls=DefaultCommand)
 @click.option(
     "--timeout",
     type=float,

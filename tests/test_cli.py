@@ -404,3 +404,30 @@ def test_a_signal_ends_the_run_and_every_probe_child_at_once(fake_nvml, sig, cod
     assert f"interrupted ({sig.name})" in err
     time.sleep(0.2)
     assert not [pid for pid in children if _alive(pid)], "a probe child outlived the run"
+
+
+def test_top_level_help_lists_the_check_options():
+    proc = run_envcheck("--help")
+    assert proc.returncode == 0
+    for option in ("--json", "--expect", "--junit", "--strict", "--timeout", "--save-facts"):
+        assert option in proc.stdout
+    assert "judge" in proc.stdout
+
+
+def test_an_option_error_names_the_command_the_user_typed():
+    proc = run_envcheck("--bogus")
+    assert proc.returncode == 2
+    assert "envcheck check" not in proc.stderr and "envcheck [OPTIONS]" in proc.stderr
+
+
+def test_make_gpu_check_json_is_pure_json():
+    # The README's own example: nothing but the report reaches stdout.
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "gpu-check", "ARGS=--json --no-torch"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode in (0, 2), proc.stderr  # make turns envcheck's 1 into 2
+    assert json.loads(proc.stdout)["schema"] == "envcheck.report/2"
