@@ -1,3 +1,3 @@
-from envcheck.cli import main
+from envcheck.cli import run
 
-main()
+run()

@@ -75,9 +75,15 @@ def main() -> None:
     and the container plumbing, and says exactly what to fix.
 
     Run without a command to check this machine (same as `envcheck check`)."""
+
+
+def run() -> None:
+    """The program's entry point (console script and ``python -m envcheck``): ``main`` with the
+    signal handlers that stop every probe child on Ctrl-C or SIGTERM."""
     from envcheck import interrupt
 
     interrupt.install()
+    main(prog_name="envcheck")
 
 
 main.add_command(images_group)

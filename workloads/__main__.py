@@ -1,6 +1,6 @@
 """``python -m workloads``: the same entry point as the ``workloads`` console script."""
 
-from workloads.cli import main
+from workloads.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="workloads")
+    run()

@@ -6,6 +6,7 @@ skorch, scikit-learn) happen inside the command, so ``--help`` and usage errors 
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -120,6 +121,23 @@ def finish(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Workloads that prove a GPU machine computes, fast and correctly."""
+
+
+def run() -> None:
+    """The program's entry point (console script and ``python -m workloads``): ``main`` with the
+    signal handlers a process of its own needs (in-process callers keep theirs)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupted)
+    main(prog_name="workloads")
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Stop at once and write no result. A KeyboardInterrupt would not do: skorch's fit catches
+    it and carries on as if training had finished, and the partial fit would be reported."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.stderr.write(f"workloads: interrupted ({signal.Signals(signum).name}); no result written\n")
+    raise SystemExit(128 + signum)
 
 
 @main.command(

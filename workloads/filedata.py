@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from workloads.errors import DataError
 
 SUFFIXES = (".csv", ".npz", ".pt", ".pth")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -50,7 +52,23 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
     return X, y, {"format": suffix.lstrip("."), "path": str(path), **info}
 
 
+def _excerpt(text: str, limit: int = 20) -> str:
+    """A short, printable piece of a cell or a column name: an error never echoes a whole file
+    (a data path may be a link to a secret)."""
+    text = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _read_csv(path: Path, target: str | None) -> tuple[np.ndarray, np.ndarray, dict]:
+    try:
+        return _parse_csv(path, target)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start} of a line)") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV ({str(exc)[:80]})") from None
+
+
+def _parse_csv(path: Path, target: str | None) -> tuple[np.ndarray, np.ndarray, dict]:
     with path.open(newline="", encoding="utf-8-sig") as f:
         rows = csv.reader(f)
         header = next(rows, None)
@@ -61,7 +79,9 @@ def _read_csv(path: Path, target: str | None) -> tuple[np.ndarray, np.ndarray, d
             raise DataError(f"{path}: needs a target column and at least one feature column")
         name = header[-1] if target is None else target
         if name not in header:
-            raise DataError(f"{path}: no column {name!r} (columns: {', '.join(header)})")
+            shown = ", ".join(_excerpt(h) for h in header[:10])
+            more = f", … {len(header) - 10} more" if len(header) > 10 else ""
+            raise DataError(f"{path}: no column {_excerpt(name)} (columns: {shown}{more})")
         t = header.index(name)
         values: list[list[float]] = []
         for row in rows:
@@ -87,15 +107,19 @@ def _read_csv(path: Path, target: str | None) -> tuple[np.ndarray, np.ndarray, d
 
 def _number(path: Path, line: int, column: str, cell: str) -> float:
     text = cell.strip()
-    where = f"{path}: line {line}, column {column!r}"
+    where = f"{path}: line {line}, column {_excerpt(column)}"
     if not text:
         raise DataError(f"{where}: empty value (missing data is not supported)")
     try:
         value = float(text)
     except ValueError:
-        raise DataError(f"{where}: {cell!r} is not a number") from None
+        raise DataError(f"{where}: {_excerpt(cell)} is not a number") from None
     if not math.isfinite(value):
-        raise DataError(f"{where}: {text} is not a finite number (NaN and inf are refused)")
+        raise DataError(
+            f"{where}: {_excerpt(text)} is not a finite number (NaN and inf are refused)"
+        )
+    if abs(value) > FLOAT32_MAX:
+        raise DataError(f"{where}: {_excerpt(text)} is too large for float32 (the nets' type)")
     return value
 
 
@@ -107,6 +131,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
             f"{path}: not a readable .npz archive (np.savez writes a zip of arrays; "
             f"this file starts with {magic!r})"
         )
+    _check_npz_sizes(path)
     try:
         # allow_pickle=False: an object array in a data file would be code, not data.
         with np.load(path, allow_pickle=False) as archive:
@@ -123,6 +148,43 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
     except ValueError as exc:  # object arrays refused by allow_pickle=False
         raise DataError(f"{path}: {exc}".rstrip(".") + " (object arrays are refused)") from None
     return (*_check_arrays(path, X, y), {})
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Refuse, before allocating, an array whose header declares more than its member holds or
+    more than this machine's memory: np.load trusts the header."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = _NPY_HEADERS.get(version)
+                    if read_header is None:
+                        raise DataError(f"{path}: {info.filename}: .npy format {version} unknown")
+                    shape, _, dtype = read_header(member)
+                declared = math.prod(shape) * dtype.itemsize
+                if declared > info.file_size or declared > _memory_bytes() // 2:
+                    raise DataError(
+                        f"{path}: array {info.filename[:-4]!r} declares {declared / 2**30:.1f} GiB "
+                        f"(shape {shape}), more than the file holds or this machine's memory"
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({str(exc)[:80]})") from None
+
+
+_NPY_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 8 * 2**30
 
 
 def _read_torch(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -147,6 +209,12 @@ def _read_torch(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
         value = data[name]
         if not isinstance(value, torch.Tensor):
             raise DataError(f"{path}: {name} is a {type(value).__name__}, not a tensor; {layout}")
+        if value.layout != torch.strided:
+            raise DataError(f"{path}: {name} is a {value.layout} tensor; save a dense one")
+        if value.is_complex():
+            raise DataError(f"{path}: {name} holds {value.dtype} values, not real numbers")
+        if value.is_floating_point() and value.dtype not in (torch.float32, torch.float64):
+            value = value.float()  # bfloat16 / float16 have no numpy type
         arrays.append(value.detach().cpu().numpy())
     return (*_check_arrays(path, *arrays), {})
 

@@ -6,6 +6,7 @@ repeats, sync) → records (JSON) → validate / render / plot. Nothing here pri
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import warnings
@@ -41,6 +42,20 @@ from workloads.validate import validate
 DEFAULT_SCALES = (1, 10, 100)
 
 
+# Digits' training split is 1,257 rows of 64 float32 features; a run holds a few copies of the
+# tiled set (numpy, torch, the estimators'), so a scale must leave most of the memory free.
+_TILE_BYTES = 1257 * 64 * 4 * 4
+
+
+def max_scale() -> int:
+    """The largest --scales value whose tiled set fits in a quarter of the physical memory."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        memory = 8 * 2**30
+    return max(1, memory // 4 // _TILE_BYTES)
+
+
 @dataclass(frozen=True)
 class DigitsOptions:
     scales: tuple[int, ...] = DEFAULT_SCALES
@@ -61,6 +76,12 @@ class DigitsOptions:
             raise WorkloadError(f"--scales: scales must be positive integers, got {bad[0]!r}")
         if len(set(self.scales)) != len(self.scales):
             raise WorkloadError(f"--scales: a scale is repeated in {list(self.scales)}")
+        limit = max_scale()
+        if max(self.scales) > limit:
+            raise WorkloadError(
+                f"--scales: {max(self.scales)} would tile more rows than this machine's memory "
+                f"holds (at most {limit} here)"
+            )
         if not self.models:
             raise WorkloadError("--models: give at least one model")
         unknown = [m for m in self.models if m not in MODELS]

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -28,6 +33,7 @@ def test_a_passing_run_exits_0(x1_run):
         (("--scales", "-1"), "scales must be positive integers"),
         (("--scales", ""), "is not a comma-separated list of integers"),
         (("--scales", "10,10"), "a scale is repeated"),
+        (("--scales", "99999999999"), "more rows than this machine's memory holds"),
         (("--models", "skorch-ref,xgboost"), "unknown model 'xgboost'"),
         (("--device", "tpu"), "'tpu' is not one of"),
         (("--repeats", "0"), "--repeats"),
@@ -111,3 +117,28 @@ def test_importing_the_package_does_not_import_torch():
     code = "import sys, workloads, workloads.cli; print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "False"
+
+
+def test_ctrl_c_stops_training_at_once_and_writes_no_result(tmp_path):
+    out = tmp_path / "digits.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workloads", "digits", "--scales", "1,10,100", "--device", "cpu",
+         "--json", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    try:
+        time.sleep(8)  # torch imported, training under way
+        assert proc.poll() is None, "finished before the signal: make the run longer"
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        stopped = time.monotonic() - start
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert stopped < 3, f"took {stopped:.1f} s to stop"
+    assert "no result written" in err and "Traceback" not in err
+    assert not out.exists()

@@ -96,14 +96,30 @@ def _pt(obj):
     return lambda p: torch.save(obj, p)
 
 
+def _lying_npz(path, shape):
+    """An .npz whose X header claims ``shape`` (float32) while holding a few bytes."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": shape}
+    )
+    y = io.BytesIO()
+    np.save(y, GOOD_Y)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", header.getvalue() + b"\0" * 64)
+        archive.writestr("y.npy", y.getvalue())
+
+
 GOOD_X = np.ones((10, 2), dtype=np.float32)
 GOOD_Y = np.arange(10) % 2
 BAD_FILES = [
     ("missing-column.csv", _csv("a,b,y\n1,2,0\n3,4,1\n"), ("--target", "label"),
-     "no column 'label' (columns: a, b, y)"),
+     "no column 'label' (columns: 'a', 'b', 'y')"),
     ("ragged.csv", _csv("a,b,y\n1,2,0\n3,1\n5,6,1\n"), (), "line 3 has 2 fields, the header has 3"),
-    ("nan.csv", _csv("a,b,y\n1,2,0\n3,nan,1\n"), (), "line 3, column 'b': nan is not a finite"),
-    ("inf.csv", _csv("a,b,y\n1,2,0\n3,4,-inf\n"), (), "column 'y': -inf is not a finite number"),
+    ("nan.csv", _csv("a,b,y\n1,2,0\n3,nan,1\n"), (), "line 3, column 'b': 'nan' is not a finite"),
+    ("inf.csv", _csv("a,b,y\n1,2,0\n3,4,-inf\n"), (), "column 'y': '-inf' is not a finite number"),
     ("text.csv", _csv("a,b,y\n1,2,0\n3,four,1\n"), (), "column 'b': 'four' is not a number"),
     ("blank-cell.csv", _csv("a,b,y\n1,,0\n"), (), "line 2, column 'b': empty value"),
     ("empty.csv", _csv(""), (), "the file is empty"),
@@ -125,6 +141,14 @@ BAD_FILES = [
     ("target-on-npz.npz", _npz(X=GOOD_X, y=GOOD_Y), ("--target", "y"),
      "--target names a CSV column"),
     ("tiny.csv", _csv("a,y\n1,0\n2,1\n"), (), "has 2 rows; needs at least 5"),
+    ("latin1.csv", lambda p: p.write_bytes(b"a,b,y\n1,2,0\n\xe9,3,1\n"), (), "not UTF-8 text"),
+    ("huge-field.csv", _csv("a,b,y\n" + "1" * 200_000 + ",2,0\n"), (),
+     "not a readable CSV (field larger than field limit"),
+    ("too-big.csv", _csv("a,b,y\n1e300,2,0\n"), (), "1e300' is too large for float32"),
+    ("sparse.pt", _pt({"X": torch.ones(10, 2).to_sparse(), "y": torch.zeros(10)}), (),
+     "X is a torch.sparse_coo tensor; save a dense one"),
+    ("claims-300-gib.npz", lambda p: _lying_npz(p, (300 * 2**30 // 4,)), (),
+     "array 'X' declares 300.0 GiB"),
     ("one-class.csv", _csv("a,y\n" + "".join(f"{i},4\n" for i in range(9))), (),
      "the target has a single class (4)"),
 ]  # fmt: skip
@@ -159,3 +183,19 @@ def test_a_bad_file_in_a_fresh_interpreter_is_one_line_and_no_traceback(tmp_path
     assert proc.stdout == ""  # no half-written JSON
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"Error: {path}: line 3 has 2 fields, the header has 3"
+
+
+def test_an_error_quotes_a_short_excerpt_never_a_whole_secret(tmp_path):
+    secret = "root:$6$c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0:19000:0:99999"
+    path = tmp_path / "data.csv"
+    path.write_text(f"{secret},y\n1,0\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        read_file(path, target="label")
+    assert secret not in str(caught.value) and "root:$6$" in str(caught.value)
+
+
+def test_bfloat16_and_float16_tensors_are_read_as_float32(tmp_path):
+    path = tmp_path / "half.pt"
+    torch.save({"X": torch.ones(10, 2, dtype=torch.bfloat16), "y": torch.zeros(10).half()}, path)
+    X, y, _ = read_file(path)
+    assert X.dtype == np.float32 and X.shape == (10, 2) and y.shape == (10,)
