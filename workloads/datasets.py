@@ -193,9 +193,32 @@ def _import_torchvision_datasets(name: str):
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(
             f"--dataset {name} reads its files with torchvision, which does not import here "
-            f"({first}); install the torchvision release built for torch {torch.__version__}"
+            f"({first[:120]}); {torchvision_advice(torch.__version__)}"
         ) from None
     return torchvision.datasets
+
+
+def torchvision_advice(torch_version: str) -> str:
+    """Which torchvision pairs with this torch, and from which index.
+
+    torchvision is released with each torch: 0.(N+15) with torch 2.N, 0.(N+1) with torch 1.N
+    (PyTorch's torchvision compatibility table). A local build tag (+cpu, +cu126) names the
+    index the pair must come from: PyPI's torchvision is built against PyPI's torch only.
+    """
+    release, _, tag = torch_version.partition("+")
+    parts = release.split(".")
+    try:
+        major, minor = int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return f"install the torchvision release built for torch {torch_version}"
+    vision = f"0.{minor + 15}" if major == 2 else f"0.{minor + 1}"
+    index = f" --index-url https://download.pytorch.org/whl/{tag}" if tag else ""
+    return (
+        f"torch {torch_version} pairs with torchvision {vision}: "
+        f"pip install 'torch=={release}' 'torchvision=={vision}.*'{index} "
+        "(in a gpu-envkit checkout, `make test-vision` builds .venv-vision with torch 2.14.1 "
+        "and torchvision 0.29.1)"
+    )
 
 
 def _torchvision_split(name: str, data_dir: Path, download: bool, train: bool):
