@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
+from envcheck.containers import ContainerResult
 from envcheck.expect import Expectations
 from envcheck.facts import Facts
 from envcheck.images import pins
-from envcheck.images.cli import _verdict
-from envcheck.images.run import ContainerResult
+from envcheck.images.cli import RunVerdict
 from envcheck.report import judge
 from tests.conftest import ROOT, run_envcheck
 
@@ -94,10 +94,10 @@ def test_merged_verdict_needs_the_host_and_every_container(h200_facts):
     assert ready_host.verdict.ready and not bare_host.verdict.ready
     good = ContainerResult("c0", "none", exit_code=0, report={})
     bad = ContainerResult("c1", "none", exit_code=1, report={})
-    assert _verdict(ready_host, [good])["ready"] is True
-    verdict = _verdict(bare_host, [good])
-    assert verdict["ready"] is False and verdict["not_ready"] == ["host"]
-    assert verdict["summary"].startswith("host NOT ready (driver.present")
-    verdict = _verdict(ready_host, [good, bad])
-    assert verdict["ready"] is False and verdict["not_ready"] == ["c1"]
-    assert verdict["summary"] == "host ready; 1 of 2 container(s) ready"
+    assert RunVerdict.of(ready_host, [good]).ready is True
+    verdict = RunVerdict.of(bare_host, [good])
+    assert verdict.ready is False and verdict.not_ready == ["host"]
+    assert verdict.summary.startswith("host NOT ready (driver.present")
+    verdict = RunVerdict.of(ready_host, [good, bad])
+    assert verdict.ready is False and verdict.not_ready == ["c1"]
+    assert verdict.summary == "host ready; 1 of 2 container(s) ready"

@@ -4,16 +4,16 @@ Every check skips where there is no Docker at all (inside a container, on a host
 and where the Docker SDK is not installed (an optional extra: our packaging, not the host).
 Docker is optional plumbing: a host whose engine is down or lacks the NVIDIA runtime can still
 train on bare metal, so those warn; a GPU container test that was asked for and failed fails.
-Remedies come from ``envcheck.images.engine.REMEDIES``, keyed on the recorded error kind, so
+Remedies come from ``envcheck.engine.REMEDIES``, keyed on the recorded error kind, so
 `envcheck images` and these checks say the same thing.
 """
 
 from __future__ import annotations
 
 from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
+from envcheck.engine import remedy
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts
-from envcheck.images.engine import remedy
 
 
 def _fix(kind: str | None, image: str = "IMAGE") -> tuple[str, ...]:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import __version__
+from envcheck.engine import EngineError, classify, remedy, sdk_errors
 from envcheck.facts import ErrorKind
-from envcheck.images.engine import EngineError, classify, remedy, sdk_errors
 from envcheck.images.pins import DOCKERFILE, ROOT, ImagePin
 from envcheck.text import redact_url
 

@@ -7,16 +7,18 @@ the containers first. `run` is ready only when this host and every container are
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from envcheck.engine import EngineError
 from envcheck.images import pins as pins_mod
-from envcheck.images.engine import EngineError
 
 RUN_SCHEMA = "envcheck.images-run/1"
 
@@ -77,7 +79,7 @@ def _memory(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 
 def _client(timeout: float) -> Any:
-    from envcheck.images.engine import connect
+    from envcheck.engine import connect
 
     try:
         return connect(timeout)
@@ -229,7 +231,7 @@ def run_cmd(
     """Run IMAGE (a name from docker/images.toml, or any tag) and merge the containers' reports
     with this host's facts into one verdict. ARGS go to the image's entry point (all, check,
     digits, and their options)."""
-    from envcheck.images.run import RunSpec, run
+    from envcheck.containers import RunSpec, run
 
     if gpus == "none" and per_gpu:
         raise click.UsageError("--per-gpu needs GPUs; drop --gpus none")
@@ -256,36 +258,41 @@ def run_cmd(
             click.echo(r.stderr.rstrip(), err=True)
         if r.error:
             click.echo(f"Error: {r.name} {r.error}", err=True)
-    verdict = _verdict(host, results)
-    click.echo(("ready: " if verdict["ready"] else "NOT ready: ") + verdict["summary"], err=True)
+    verdict = RunVerdict.of(host, results)
+    click.echo(("ready: " if verdict.ready else "NOT ready: ") + verdict.summary, err=True)
     if as_json:
         merged = {
             "schema": RUN_SCHEMA,
             "image": tag,
             "host": host.to_json(),
             "containers": [r.to_json() for r in results],
-            "verdict": verdict,
+            "verdict": dataclasses.asdict(verdict),
         }
         click.echo(json.dumps(merged, indent=1))
-    sys.exit(0 if verdict["ready"] else 1)
+    sys.exit(0 if verdict.ready else 1)
 
 
-def _verdict(host: Any, results: list[Any]) -> dict[str, Any]:
-    """Ready only when this host is and every container is; ``not_ready`` names who is not."""
-    from envcheck.checks import FAIL
+@dataclass(frozen=True)
+class RunVerdict:
+    """An image run's verdict: ready only when this host is and every container is."""
 
-    not_ready = ([] if host.verdict.ready else ["host"]) + [r.name for r in results if not r.ready]
-    failed = [c for c in host.checks if c.status == FAIL]
-    host_part = "host ready" if host.verdict.ready else "host NOT ready"
-    if failed:
-        host_part += " (" + ", ".join(c.id for c in failed) + ")"
-    containers = f"{sum(r.ready for r in results)} of {len(results)} container(s) ready"
-    return {
-        "ready": not not_ready,
-        "host_ready": host.verdict.ready,
-        "not_ready": not_ready,
-        "summary": f"{host_part}; {containers}",
-    }
+    ready: bool
+    host_ready: bool
+    not_ready: list[str]  # "host" and the containers that are not ready
+    summary: str
+
+    @classmethod
+    def of(cls, host: Any, results: list[Any]) -> RunVerdict:
+        from envcheck.checks import FAIL
+
+        not_ready = ["host"] if not host.verdict.ready else []
+        not_ready += [r.name for r in results if not r.ready]
+        failed = [c for c in host.checks if c.status == FAIL]
+        host_part = "host ready" if host.verdict.ready else "host NOT ready"
+        if failed:
+            host_part += " (" + ", ".join(c.id for c in failed) + ")"
+        containers = f"{sum(r.ready for r in results)} of {len(results)} container(s) ready"
+        return cls(not not_ready, host.verdict.ready, not_ready, f"{host_part}; {containers}")
 
 
 def _tag_of(image: str, pins_file: Path | None) -> str:

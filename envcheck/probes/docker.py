@@ -30,7 +30,7 @@ def present() -> tuple[bool, str]:
 
 def engine(timeout: float) -> tuple[Any, dict[str, Any]]:
     """(client or None, facts of the engine from `docker info`)."""
-    from envcheck.images.engine import EngineError, calls, connect
+    from envcheck.engine import EngineError, calls, connect
 
     try:
         client = connect(timeout)
@@ -54,8 +54,8 @@ def engine(timeout: float) -> tuple[Any, dict[str, Any]]:
 
 def gpu_container(client: Any, image: str, budget: float) -> dict[str, Any]:
     """Start ``image`` with all GPUs running ``nvidia-smi -L``; removed whatever happens."""
-    from envcheck.images.engine import EngineError
-    from envcheck.images.run import RunSpec, run
+    from envcheck.containers import RunSpec, run
+    from envcheck.engine import EngineError
 
     spec = RunSpec(image=image, entrypoint=["nvidia-smi", "-L"], gpus=["all"], timeout=budget)
     try:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from envcheck.engine import LABEL, EngineError, connect
 from envcheck.images import build as build_mod
 from envcheck.images import pins
-from envcheck.images.engine import LABEL, EngineError, connect
 
 BASE = "gpu-envkit-test/debian:bookworm"
 IMAGE = "gpu-envkit-test:cpu-runtime"

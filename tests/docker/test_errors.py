@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from envcheck.containers import RunSpec, run
+from envcheck.engine import EngineError
 from envcheck.images import build as build_mod
-from envcheck.images.engine import EngineError
-from envcheck.images.run import RunSpec, run
 from tests.conftest import run_envcheck
 from tests.docker.conftest import BASE, TEST_PIN
 

@@ -18,7 +18,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from envcheck.images.engine import LABEL, EngineError, calls, sdk_errors
+from envcheck.engine import LABEL, EngineError, calls, sdk_errors
 
 
 @dataclass
