@@ -113,6 +113,12 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         "cudnn_min, require_nvcc, arch); each becomes a check.",
     )
     @click.option("--strict", is_flag=True, help="Count warnings as not ready (exit 1).")
+    @click.option(
+        "--redact-paths",
+        is_flag=True,
+        help="Write home folders as ~ (/home/NAME/, /Users/NAME/, /root/) everywhere in the "
+        "report, for reports that leave the machine.",
+    )
     @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
@@ -273,13 +279,20 @@ def _report(
     junit: str | None,
     expect_file: str | None,
     strict: bool,
+    redact_paths: bool,
     debug: bool,
 ) -> None:
     from envcheck.report import judge
 
     try:
         expectations = _expectations(expect_file)  # before probing: bad input fails fast
-        report = judge(get_facts(), expectations, strict)
+        facts = get_facts()
+        if redact_paths:
+            from envcheck.facts import Facts, from_json, to_json
+            from envcheck.text import redact_home
+
+            facts = from_json(Facts, _map_strings(to_json(facts), redact_home))
+        report = judge(facts, expectations, strict)
         _emit(report, as_json, junit)
     except click.ClickException:
         raise
@@ -290,6 +303,16 @@ def _report(
             f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
         ) from exc
     sys.exit(0 if report.verdict.ready else 1)
+
+
+def _map_strings(data: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return fn(data)
+    if isinstance(data, list):
+        return [_map_strings(v, fn) for v in data]
+    if isinstance(data, dict):
+        return {k: _map_strings(v, fn) for k, v in data.items()}
+    return data
 
 
 def _expectations(path: str | None) -> Any:

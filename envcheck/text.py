@@ -11,6 +11,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # What XML 1.0 cannot carry at all, escaped or not.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # scheme://user:secret@host -> scheme://***@host (tokens in git remotes, DOCKER_HOST, proxies).
+_HOME = re.compile(r"(?:/home/[^/\s:]+|/Users/[^/\s:]+|/root)(?=/|\b)")
 _USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
@@ -24,3 +25,8 @@ def xml_safe(text: str) -> str:
 
 def redact_url(text: str) -> str:
     return _USERINFO.sub(r"\1***@", text)
+
+
+def redact_home(text: str) -> str:
+    """/home/alice/venv/lib -> ~/venv/lib: the folder names users, the rest still diagnoses."""
+    return _HOME.sub("~", text)

@@ -57,3 +57,18 @@ def test_docker_host_credentials_stay_out_of_the_report():
     proc = run_envcheck("--json", "--no-torch", "--timeout", "2", env=env)
     assert "hunter2" not in proc.stdout + proc.stderr
     assert "tcp://***@127.0.0.1:9" in proc.stdout
+
+
+def test_redact_paths_writes_home_folders_as_tilde(tmp_path):
+    facts = json.loads((ROOT / "tests" / "data" / "h200-facts.json").read_text())
+    facts["env"] = {"LD_LIBRARY_PATH": "/home/alice/cuda/lib64:/usr/lib", "LD_PRELOAD": ""}
+    facts["torch"]["python"] = "/home/alice/venv/bin/python"
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(facts))
+    proc = run_envcheck("judge", str(path), "--json", "--redact-paths")
+    assert proc.returncode == 0, proc.stderr
+    assert "alice" not in proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["facts"]["env"]["LD_LIBRARY_PATH"] == "~/cuda/lib64:/usr/lib"
+    kept = run_envcheck("judge", str(path), "--json")
+    assert "/home/alice/cuda/lib64" in kept.stdout  # kept verbatim unless asked
