@@ -346,10 +346,22 @@ def train(
     The data is read and checked before anything trains; a missing data folder or a bad file
     is one line and exit 2. The run passes by the data set's own rule (see the README).
     """
+    from workloads.datasets import parse_dataset
+    from workloads.errors import DataError, WorkloadError
+    from workloads.filedata import check_path
+
+    try:  # what needs no torch first: a wrong name or a missing file is rejected at once
+        _, path = parse_dataset(dataset)
+        if path is not None:
+            check_path(path)
+    except DataError as exc:
+        raise DataProblem(str(exc)) from None
+    except WorkloadError as exc:
+        raise click.UsageError(str(exc), ctx=ctx) from None
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from workloads.errors import DataError, WorkloadError
     from workloads.trainplot import plot_training
     from workloads.trainrender import train_table
     from workloads.trainrun import TrainOptions, prepare, run_train

@@ -31,6 +31,21 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
     ``target`` names the CSV's target column (default: the last column); other formats have
     their own names for X and y and refuse it.
     """
+    path = check_path(path)
+    suffix = path.suffix.lower()
+    if target is not None and suffix != ".csv":
+        raise DataError(f"{path}: --target names a CSV column; a {suffix} file holds X and y")
+    if suffix == ".csv":
+        X, y, info = _read_csv(path, target)
+    elif suffix == ".npz":
+        X, y, info = _read_npz(path)
+    else:
+        X, y, info = _read_torch(path)
+    return X, y, {"format": suffix.lstrip("."), "path": str(path), **info}
+
+
+def check_path(path: str | Path) -> Path:
+    """The cheap checks, before anything heavy is imported: a known type, a file, not empty."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -41,15 +56,7 @@ def read_file(path: str | Path, target: str | None = None) -> tuple[np.ndarray, 
         raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
-    if target is not None and suffix != ".csv":
-        raise DataError(f"{path}: --target names a CSV column; a {suffix} file holds X and y")
-    if suffix == ".csv":
-        X, y, info = _read_csv(path, target)
-    elif suffix == ".npz":
-        X, y, info = _read_npz(path)
-    else:
-        X, y, info = _read_torch(path)
-    return X, y, {"format": suffix.lstrip("."), "path": str(path), **info}
+    return path
 
 
 def _excerpt(text: str, limit: int = 20) -> str:

@@ -142,3 +142,27 @@ def test_ctrl_c_stops_training_at_once_and_writes_no_result(tmp_path):
     assert stopped < 3, f"took {stopped:.1f} s to stop"
     assert "no result written" in err and "Traceback" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--dataset", "nope"], "unknown data set 'nope'"),
+        (["train", "--dataset", "file:/nowhere/data.csv"], "no such file"),
+        (["digits", "--models", "xgboost"], "unknown model 'xgboost'"),
+    ],
+)
+def test_bad_arguments_are_rejected_before_torch_is_imported(args, message):
+    code = (
+        "import sys\n"
+        "from workloads.cli import main\n"
+        "try:\n"
+        f"    main({args!r}, prog_name='workloads')\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code, 'torch' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.stdout.strip() == "exit 2 False", proc.stdout + proc.stderr
+    assert message in proc.stderr
