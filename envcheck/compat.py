@@ -198,14 +198,16 @@ def _parse_arch(entry: str) -> tuple[str, int, int, str] | None:
 def kernel_support(
     arch_list: list[str] | tuple[str, ...], capability: str
 ) -> tuple[str, str | None]:
-    """How a GPU of ``capability`` runs a build with ``arch_list``.
+    """How a GPU of ``capability`` runs a build with ``arch_list`` (the rules of
+    compat.toml's [kernel_compat], as NVIDIA states them).
 
-    Returns (verdict, entry): 'exact' (an sm_XY for this GPU), 'compatible' (an sm of the same
-    major and a lower minor: CUDA binaries run on later minors of their major, but an ``a``
-    variant runs only on its exact GPU), 'ptx' (only PTX at or below the GPU: JIT-compiled on
-    first use) or 'none'.
+    Returns (verdict, entry): 'exact' (an sm_XY for this GPU), 'compatible' (SASS of the same
+    major and a lower minor, plain or family ``f``; never an ``a`` variant, and never on Tegra,
+    which has no binary compatibility), 'ptx' (only PTX the GPU can JIT-compile: plain PTX at or
+    below it, ``f`` PTX of its family, ``a`` PTX of exactly it) or 'none'.
     """
     gpu = tuple(int(p) for p in capability.split("."))
+    tegra = is_tegra(capability)
     parsed = [(entry, _parse_arch(entry)) for entry in arch_list]
     sm = [(e, p) for e, p in parsed if p and p[0] == "sm"]
     for entry, (_, major, minor, _) in sm:
@@ -214,20 +216,29 @@ def kernel_support(
     compatible = [
         (minor, entry)
         for entry, (_, major, minor, suffix) in sm
-        if major == gpu[0] and minor < gpu[1] and suffix != "a"
+        if not tegra and major == gpu[0] and minor < gpu[1] and suffix != "a"
     ]
     if compatible:
         return "compatible", max(compatible)[1]
     ptx = [
         ((major, minor), entry)
         for entry, p in parsed
-        if p and p[0] == "compute" and p[3] != "a"
-        for major, minor in [(p[1], p[2])]
+        if p and p[0] == "compute"
+        for major, minor, suffix in [(p[1], p[2], p[3])]
         if (major, minor) <= gpu
+        and (suffix == "" or (suffix == "f" and major == gpu[0]) or (major, minor) == gpu)
     ]
     if ptx:
         return "ptx", max(ptx)[1]
     return "none", None
+
+
+def is_tegra(capability: str) -> bool:
+    """Jetson (Tegra) compute capabilities: they run no other capability's SASS."""
+    return any(
+        entry["capability"] == capability and entry.get("tegra")
+        for entry in _data()["architecture"]
+    )
 
 
 def first_build_covering(capabilities: list[str]) -> Build | None:

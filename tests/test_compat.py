@@ -48,6 +48,11 @@ def test_every_gpu_example_matches_its_own_entry_first():
             assert model and model.capability == entry["capability"], (example, entry["match"])
 
 
+def test_jetson_gpus_are_exactly_the_tegra_capabilities():
+    for entry in DATA["gpu"]:
+        assert compat.is_tegra(entry["capability"]) == (entry["segment"] == "jetson"), entry
+
+
 def test_pci_ids_are_unique_device_ids():
     seen: dict[str, str] = {}
     for entry in DATA["gpu"]:

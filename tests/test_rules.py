@@ -218,6 +218,16 @@ CASES = [
         "440.33",
     ),
     (
+        "cu102_on_a_cuda_10_2_driver_passes",
+        "driver.cuda",
+        {
+            "torch": {"version": "1.8.1+cu102", "cuda": "10.2"},
+            "driver": {"version": "440.33.01", "cuda": "10.2"},
+        },
+        PASS,
+        "≥ torch's CUDA 10.2",
+    ),
+    (
         "cu118_on_r450_below_the_11x_floor_fails",
         "driver.cuda",
         {
@@ -333,6 +343,61 @@ CASES = [
         {"torch": {"messages": ["RuntimeError: CUDA driver version is a stub library"]}},
         FAIL,
         "stubs",
+    ),
+    (
+        "family_sass_runs_within_its_family",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_90", "sm_100f"]}, "gpu": {"compute_capability": "10.3"}},
+        PASS,
+        "sm_100f",
+    ),
+    (
+        "family_ptx_never_crosses_a_major",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_90", "compute_100f"]}, "gpu": {"compute_capability": "12.0"}},
+        FAIL,
+        "no kernel image",
+    ),
+    (
+        "family_ptx_jits_within_its_family",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_90", "compute_100f"]}, "gpu": {"compute_capability": "10.3"}},
+        WARN,
+        "compute_100f",
+    ),
+    (
+        "arch_specific_ptx_only_on_its_exact_gpu",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_90", "compute_100a"]}, "gpu": {"compute_capability": "10.3"}},
+        FAIL,
+        "no kernel image",
+    ),
+    (
+        "arch_specific_ptx_on_its_exact_gpu_jits",
+        "gpu.arch",
+        {"torch": {"arch_list": ["sm_90", "compute_100a"]}, "gpu": {"compute_capability": "10.0"}},
+        WARN,
+        "compute_100a",
+    ),
+    (
+        "jetson_gets_no_lower_minor_sass",
+        "gpu.arch",
+        {
+            "torch": {"arch_list": ["sm_80", "sm_86"]},
+            "gpu": {"name": "Orin (nvgpu)", "compute_capability": "8.7"},
+        },
+        FAIL,
+        "JetPack",
+    ),
+    (
+        "jetson_runs_its_exact_sass",
+        "gpu.arch",
+        {
+            "torch": {"arch_list": ["sm_72", "sm_87"]},
+            "gpu": {"name": "Orin (nvgpu)", "compute_capability": "8.7"},
+        },
+        PASS,
+        "sm_87",
     ),
     ("h200_native_kernels", "gpu.arch", {}, PASS, "sm_90"),
     (

@@ -206,6 +206,14 @@ def cuda_build(facts: Facts, expect: Expectations) -> Finding:
     return passed(f"{label} (CUDA {torch.cuda}) sees {seen}")
 
 
+# Tegra runs only SASS built for its exact capability (compat.toml [kernel_compat]).
+JETSON_NOTE = (
+    " A Jetson (Tegra) GPU runs only kernels built for its exact compute capability: use the "
+    "PyTorch wheels NVIDIA publishes for your JetPack release, or build torch from source with "
+    "TORCH_CUDA_ARCH_LIST set to it."
+)
+
+
 @check("gpu.arch", "torch has kernels for every GPU")
 def arch(facts: Facts, expect: Expectations) -> Finding:
     """Every GPU can run torch's kernels: native code for its sm, or PTX that JIT-compiles.
@@ -247,12 +255,13 @@ def arch(facts: Facts, expect: Expectations) -> Finding:
             ok.append(f"{label}: {entry}")
     built_for = " ".join(torch.arch_list)
     if missing:
+        jetson = any(compat.is_tegra(cc) for _, cc in gpus)
         return failed(
             f"no kernel image for {'; '.join(missing)} in torch {torch.version} "
             f"(built for {built_for})",
             "Install a torch build whose architecture list covers these GPUs."
-            + _suggestion_text(facts),
-            *_suggestion(facts),
+            + (JETSON_NOTE if jetson else _suggestion_text(facts)),
+            *([] if jetson else _suggestion(facts)),
         )
     driver = facts.driver.cuda
     if ptx and driver and compat.version_tuple(driver)[:2] < compat.version_tuple(torch.cuda)[:2]:
