@@ -12,7 +12,7 @@ VISION_VENV ?= .venv-vision
 VISION_TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 ARGS   ?=
 
-.PHONY: gpu-check test test-vision lint bench images clean
+.PHONY: gpu-check test test-vision lint bench images mutate clean
 
 # Host-side checker only: no torch, so it installs in seconds on a bare GPU host. Silent on
 # stdout (`@`, pip's output to stderr): `make gpu-check ARGS=--json > r.json` is pure JSON.
@@ -42,6 +42,10 @@ test: $(VENV)/.dev test-vision
 
 test-vision: $(VISION_VENV)/.vision
 	$(VISION_VENV)/bin/python -m pytest -q -m vision tests/workloads $(ARGS)
+
+# Mutation testing of the rules (minutes; not part of `make test`): prints the score per file.
+mutate: $(VENV)/.dev
+	$(BIN)/python tests/mutate.py $(ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
