@@ -44,6 +44,7 @@ TESTS = (
     "tests/test_paste.py",
     "tests/test_reports.py",
     "tests/test_expect.py",
+    "tests/test_golden.py",
 )
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
 

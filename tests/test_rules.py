@@ -20,10 +20,10 @@ def change(
 ) -> Facts:
     """The facts with some fields of some sections changed (gpu= changes GPU 0)."""
     updates = {
-        # env and workloads are given whole; the other sections are dataclasses, changed in part
-        name: fields
-        if name in ("env", "workloads")
-        else dataclasses.replace(getattr(facts, name), **fields)
+        # sections are dataclasses, changed in part; env, workloads, unavailable are given whole
+        name: dataclasses.replace(getattr(facts, name), **fields)
+        if dataclasses.is_dataclass(getattr(facts, name))
+        else fields
         for name, fields in sections.items()
     }
     if gpu is not None:

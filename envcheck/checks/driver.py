@@ -234,7 +234,7 @@ def _driver_too_old(facts: Facts, runtime: str | None, why: str) -> Finding:
         floor = compat.min_driver_for_major(need[0])
         rule = f"CUDA {need[0]}.x needs driver {floor} or newer"
     else:
-        floor, rule = None, "a driver at least as new as torch's CUDA"
+        floor, rule = None, "torch's CUDA is newer than what the driver supports"
     build = compat.suggest_build(
         [g.compute_capability for g in facts.gpus if g.compute_capability],
         driver.cuda,

@@ -26,6 +26,8 @@ def nvcc_version(facts: Facts, expect: Expectations) -> Finding:
         )
     where = f"nvcc {nvcc.version}" + (f" at {nvcc.path}" if nvcc.path else "")
     if not torch.cuda:
+        if reason := not_reported(torch, "cuda"):
+            return skipped(f"{where}; torch's CUDA: {reason}")
         return passed(f"{where} (torch is not a CUDA build here: nothing to match)")
     if nvcc.version and nvcc.version.split(".")[0] != torch.cuda.split(".")[0]:
         major = torch.cuda.split(".")[0]
