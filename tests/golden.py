@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from envcheck import paste
 from envcheck.expect import Expectations, parse
 from envcheck.facts import Facts, Gpu, LoadedLibrary, Smoke, TorchDevice, to_json
-from envcheck.report import judge, load_facts, load_inputs
+from envcheck.report import judge, load_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "data" / "golden.json"
@@ -455,7 +456,9 @@ def compute() -> dict[str, Any]:
     for name, facts, expect in _rules_variants():
         golden[name] = {"checks": _checks(judge(facts, expect))}
     for name, path in _pasted():
-        report = judge(load_inputs([str(path)]), Expectations())
+        # Named by their path in the checkout: the pins do not depend on where it lies.
+        facts = paste.read([(str(path.relative_to(ROOT)), path.read_text())])
+        report = judge(facts, Expectations())
         facts = dataclasses.replace(report.facts, source=None)
         golden[name] = {"facts": _known(to_json(facts)), "checks": _checks(report)}
     return golden

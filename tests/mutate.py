@@ -211,6 +211,10 @@ def main(argv: list[str]) -> int:
         workdirs = [Path(tmp) / f"w{i}" for i in range(args.jobs)]
         for workdir in workdirs:
             _copy(workdir)
+        # Unmutated, the tests must pass in the copy: else every mutant would count as killed.
+        if not _run_tests(workdirs[0], args.timeout):
+            print("the tests fail on the unmutated copy: fix them first", file=sys.stderr)
+            return 2
         free = list(workdirs)
 
         def judge(mutant: Mutant) -> tuple[Mutant, bool]:

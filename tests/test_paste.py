@@ -248,3 +248,19 @@ def test_facts_1_files_are_still_read(h200_facts, tmp_path):
     facts = load_inputs([str(path)])
     assert facts.schema == "envcheck.facts/2"
     assert statuses(facts) == statuses(h200_facts)
+
+
+def test_nvidia_smi_old_layout_windows_layout_and_list():
+    old = facts_of("smi-old.txt")
+    assert (old.driver.version, old.driver.cuda) == ("470.82.01", "11.4")
+    (t4,) = old.gpus
+    assert (t4.name, t4.compute_capability, t4.memory_total_mib) == ("Tesla T4", "7.5", 15109)
+    assert (t4.temperature_c, t4.power_limit_w, t4.persistence_mode) == (34, 70.0, False)
+    windows = facts_of("smi-windows.txt")
+    (gtx,) = windows.gpus
+    # WDDM says nothing of persistence; a name nvidia-smi cut short is not guessed at
+    assert gtx.persistence_mode is None and gtx.compute_capability is None
+    assert gtx.name == "NVIDIA GeForce GTX 1660 ..." and gtx.memory_used_mib == 512
+    listed = facts_of("smi-list.txt")
+    assert [g.uuid[:12] for g in listed.gpus] == ["GPU-5f3c1a2b", "GPU-6a7b8c9d"]
+    assert listed.driver.unavailable["version"] == "not in the pasted text"
