@@ -25,3 +25,14 @@ def test_input_is_judged_as_pinned(name):
     assert got.get("facts") == want.get("facts")
     for got_check, want_check in zip(got["checks"], want["checks"], strict=True):
         assert got_check == want_check
+
+
+def test_no_check_crashes_on_any_input():
+    # A crash is reported as a failed check so the run goes on; it must never hide in the pins.
+    crashed = [
+        (name, check[0])
+        for name, result in ACTUAL.items()
+        for check in result["checks"]
+        if check[2].startswith("this check crashed")
+    ]
+    assert not crashed
