@@ -182,10 +182,7 @@ def cuda_build(facts: Facts, expect: Expectations) -> Finding:
             "Install a CUDA build of torch from the PyTorch index for your CUDA (plain "
             "`pip install torch` on Windows, or a +cpu wheel, has no CUDA)."
             + _suggestion_text(facts),
-            *(
-                _suggestion(facts)
-                or ["pip install torch --index-url https://download.pytorch.org/whl/cu126"]
-            ),
+            *_suggestion(facts),
         )
     if gpu_host is False:
         return skipped(f"{label} is a CUDA {torch.cuda} build; no GPU here")
