@@ -196,10 +196,9 @@ def driver_cuda(facts: Facts, expect: Expectations) -> Finding:
             return skipped(f"the driver's CUDA version: {not_reported(driver, 'cuda')}")
         return skipped("no driver to compare with")
     have, need = compat.version_tuple(driver.cuda), compat.version_tuple(runtime)
+    named = f"driver {driver.version}" if driver.version else "the driver"
     if have[:2] >= need[:2]:
-        return passed(
-            f"driver {driver.version or ''} supports CUDA {driver.cuda} ≥ torch's CUDA {runtime}"
-        )
+        return passed(f"{named} supports CUDA {driver.cuda} ≥ torch's CUDA {runtime}")
     if compat.driver_runs(runtime, driver.cuda, driver.version):
         return passed(
             f"driver CUDA {driver.cuda} < torch's CUDA {runtime}: runs through minor-version "
@@ -215,8 +214,8 @@ def driver_cuda(facts: Facts, expect: Expectations) -> Finding:
                 "driver is the durable fix "
                 f"(CUDA {need[0]}.x needs driver {compat.min_driver_for_major(need[0])} or newer).",
             )
-    why = f"driver {driver.version or ''} supports CUDA {driver.cuda}, torch {facts.torch.version} "
-    why += f"needs CUDA {runtime}"
+    torch = f"torch {facts.torch.version}" if facts.torch.version else "torch"
+    why = f"{named} supports CUDA {driver.cuda}, {torch} needs CUDA {runtime}"
     return _driver_too_old(facts, runtime, why)
 
 
