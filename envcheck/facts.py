@@ -223,8 +223,9 @@ class Container:
 class Docker:
     """The Docker engine on this host (from `docker info`), when there is one."""
 
-    present: bool = doc(
-        "A Docker engine is configured here (DOCKER_HOST, its socket or CLI).", False
+    present: bool | None = doc(
+        "A Docker engine is configured here (DOCKER_HOST, its socket or CLI); null: not known.",
+        False,
     )
     host: str | None = doc("Where the engine was looked for, e.g. 'unix:///var/run/docker.sock'.")
     reachable: bool | None = doc("The engine answered; null when not tried.")

@@ -264,3 +264,15 @@ def test_nvidia_smi_old_layout_windows_layout_and_list():
     listed = facts_of("smi-list.txt")
     assert [g.uuid[:12] for g in listed.gpus] == ["GPU-5f3c1a2b", "GPU-6a7b8c9d"]
     assert listed.driver.unavailable["version"] == "not in the pasted text"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in PASTE.iterdir()) + ["../reports/vllm-4940.txt"]
+)
+def test_a_pasted_report_fits_the_published_schema(name):
+    import jsonschema
+
+    from envcheck.schema import FILES
+
+    report = judge(load_inputs([str(PASTE / name)]), Expectations())
+    jsonschema.validate(report.to_json(), json.loads(FILES["report"].read_text()))
