@@ -267,7 +267,7 @@ def test_nvidia_smi_old_layout_windows_layout_and_list():
 
 
 @pytest.mark.parametrize(
-    "name", sorted(p.name for p in PASTE.iterdir()) + ["../reports/vllm-4940.txt"]
+    "name", [*sorted(p.name for p in PASTE.iterdir()), "../reports/vllm-4940.txt"]
 )
 def test_a_pasted_report_fits_the_published_schema(name):
     import jsonschema
