@@ -276,3 +276,44 @@ def test_a_pasted_report_fits_the_published_schema(name):
 
     report = judge(load_inputs([str(PASTE / name)]), Expectations())
     jsonschema.validate(report.to_json(), json.loads(FILES["report"].read_text()))
+
+
+def test_old_integer_cudnn_versions_are_read():
+    facts = facts_of("old-cudnn-mismatch.txt")
+    assert (facts.torch.cudnn_compiled, facts.torch.cudnn) == ("7.1.2", "7.0.5")
+    assert statuses(facts)["cudnn.loaded"] == FAIL
+
+
+def test_collect_env_odd_lines():
+    facts = facts_of("collect-env-odd.txt")
+    # No "PyTorch version" line: the pip list names torch; "garbage" is no CUDA version.
+    assert facts.torch.version == "2.2.2+cu121"
+    assert facts.torch.cuda == "12.1" and "derived" in facts.provenance["torch.cuda"]
+    # A bare GPU name (no "GPU 0:"), as some collect_env versions print it
+    assert [g.name for g in facts.gpus] == ["NVIDIA GeForce RTX 3060 Laptop GPU"]
+    assert facts.gpus[0].compute_capability == "8.6"
+
+
+def test_collect_env_gpu_uuid():
+    facts = facts_of("collect-env-uuid.txt")
+    (gpu,) = facts.gpus
+    assert gpu.name == "NVIDIA H100 80GB HBM3" and gpu.uuid.startswith("GPU-0a1b2c3d")
+
+
+def test_a_blank_line_ends_a_fields_continuation_lines():
+    from envcheck.paste.collect_env import _fields
+
+    fields = _fields("cuDNN version: Probably one of the following:\n/a/libcudnn.so.8\n\n/stray\n")
+    assert fields["cuDNN version"] == ("Probably one of the following:", ["/a/libcudnn.so.8"])
+
+
+@pytest.mark.parametrize(
+    ("value", "gpus"),
+    [("GPU0: NVIDIA A100", None), ("Could not collect", None), ("Tesla T4", ["Tesla T4"])],
+)
+def test_a_gpu_field_without_gpu_lines(value, gpus):
+    from envcheck.paste.collect_env import parse
+
+    observed = parse(f"PyTorch version: 2.1.0\nGPU models and configuration: {value}\n")
+    found = [g["name"] for g in observed["gpus"]] if "gpus" in observed else None
+    assert found == gpus
