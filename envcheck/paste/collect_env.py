@@ -104,6 +104,7 @@ def _gpus(field: tuple[str, list[str]] | None) -> list[dict[str, Any]] | None:
             gpus.append(gpu)
     if gpus:
         return gpus
-    # A bare name (torch's own view when nvidia-smi is absent), else nothing said.
+    # A bare name (torch's own view when nvidia-smi is absent); a "GPU..." line that did not
+    # parse says nothing reliable.
     name = _value(first)
-    return [{"index": 0, "name": name}] if name and "GPU" not in name.split()[0:1] else None
+    return [{"index": 0, "name": name}] if name and not name.startswith("GPU") else None
