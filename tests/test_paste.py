@@ -280,7 +280,7 @@ def test_a_pasted_report_fits_the_published_schema(name):
 
 def test_old_integer_cudnn_versions_are_read():
     facts = facts_of("old-cudnn-mismatch.txt")
-    assert (facts.torch.cudnn_compiled, facts.torch.cudnn) == ("7.1.2", "7.0.5")
+    assert (facts.torch.cudnn_compiled, facts.torch.cudnn) == ("7.6.5", "7.1.2")
     assert statuses(facts)["cudnn.loaded"] == FAIL
 
 
@@ -317,3 +317,20 @@ def test_a_gpu_field_without_gpu_lines(value, gpus):
     observed = parse(f"PyTorch version: 2.1.0\nGPU models and configuration: {value}\n")
     found = [g["name"] for g in observed["gpus"]] if "gpus" in observed else None
     assert found == gpus
+
+
+def test_a_table_cut_short_says_nothing_of_the_gpus():
+    facts = facts_of("smi-header-only.txt")
+    assert facts.driver.version == "535.104.05"
+    assert facts.driver.cuda == "12.2" and "derived" in facts.provenance["driver.cuda"]  # N/A
+    assert facts.unavailable["gpus"] == "not in the pasted text"
+
+
+def test_cudnn_versions_that_are_neither_triples_nor_integers_stay_unknown(tmp_path):
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        "cuDNN version incompatibility: PyTorch was compiled against (8, 9) but "
+        "found runtime version (8, 5).\n"
+    )
+    facts = load_inputs([str(path)])
+    assert (facts.torch.cudnn_compiled, facts.torch.cudnn) == (None, None)

@@ -39,7 +39,10 @@ def parse(text: str) -> dict[str, Any]:
         observed["driver"]["version"] = header.group("driver")
         if header.group("cuda") and header.group("cuda") != "N/A":
             observed["driver"]["cuda"] = header.group("cuda")
-        observed["gpus"] = _table_gpus(text)
+        # With no GPU nvidia-smi prints "No devices were found", not a table: a header without
+        # GPU rows is a paste cut short, and says nothing of the GPUs.
+        if gpus := _table_gpus(text):
+            observed["gpus"] = gpus
     listed = [
         {"index": int(m.group(1)), "name": m.group(2).strip(), "uuid": m.group(3)}
         for m in _LIST.finditer(text)
