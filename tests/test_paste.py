@@ -334,3 +334,4 @@ def test_cudnn_versions_that_are_neither_triples_nor_integers_stay_unknown(tmp_p
     )
     facts = load_inputs([str(path)])
     assert (facts.torch.cudnn_compiled, facts.torch.cudnn) == (None, None)
+    assert facts.torch.unavailable["cudnn"] == "not in the pasted text"

@@ -83,7 +83,9 @@ def parse(text: str) -> dict[str, Any]:
         if message.kind == Kind.CUDNN_MISMATCH and (match := messages.CUDNN_VERSIONS.search(line)):
             compiled = match.group("compiled") or match.group("compiled_int")
             runtime = match.group("runtime") or match.group("runtime_int")
-            torch["cudnn_compiled"], torch["cudnn"] = _cudnn(compiled), _cudnn(runtime)
+            for key, numbers in (("cudnn_compiled", compiled), ("cudnn", runtime)):
+                if version := _cudnn(numbers):  # what does not parse stays unknown
+                    torch[key] = version
         if message.kind == Kind.NO_DEVICES_FOUND:
             observed["gpus"] = []
         if message.kind == Kind.GPU_LOST:
