@@ -431,3 +431,29 @@ def test_make_gpu_check_json_is_pure_json():
     )
     assert proc.returncode in (0, 2), proc.stderr  # make turns envcheck's 1 into 2
     assert json.loads(proc.stdout)["schema"] == "envcheck.report/2"
+
+
+def test_a_signal_during_the_workload_ends_it_and_leaves_no_temp_dir(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the workload's result folder lands here
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "--no-smoke", "--timeout", "2", "--with-workloads"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(tmp_path.glob("envcheck-workload-*")):
+            time.sleep(0.1)  # the probes are done and the workload child is training
+        assert list(tmp_path.glob("envcheck-workload-*")), "the workload never started"
+        time.sleep(1)
+        children = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)], "the workload outlived the run"
+    assert not list(tmp_path.glob("envcheck-workload-*")), "its temp dir was left behind"
