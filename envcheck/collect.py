@@ -122,10 +122,13 @@ def _run_docker(options: Options) -> subproc.Outcome:
     )
     budget = options.timeout * 2  # connecting, then `docker info`
     if options.docker_gpu_image:
-        # The child removes its container before this deadline (it gets 15 s less).
         cmd += ["--gpu-test", options.docker_gpu_image]
         cmd += ["--gpu-budget", str(options.docker_gpu_timeout)]
-        budget += options.docker_gpu_timeout + 15
+        # Around the wait (bounded by the GPU budget) the test makes at most 8 engine calls,
+        # each bounded by --timeout (create, start, two log reads, reload, remove, and the
+        # run's own list and remove): a slow engine still ends inside this deadline, and past
+        # it the child gets SIGTERM and removes its container before it is killed.
+        budget += options.docker_gpu_timeout + 8 * options.timeout + 5
     return subproc.run(cmd, budget)
 
 

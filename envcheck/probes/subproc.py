@@ -56,16 +56,25 @@ _LIVE: set[subprocess.Popen] = set()
 _LIVE_LOCK = threading.Lock()
 
 
+# How long a child stopped with SIGTERM may take to clean up (the Docker probe removes its
+# container) before SIGKILL: a child without a handler of its own ends at once.
+GRACE = 1.0
+
+
 def terminate_all(grace: float = 0.5) -> None:
-    """End every running probe child and whatever it started: SIGTERM to each process group (a
-    child that started a container removes it), then SIGKILL to what is left after ``grace``."""
+    """End every running probe child and whatever it started (Ctrl-C, SIGTERM)."""
     with _LIVE_LOCK:
         live = list(_LIVE)
-    for proc in live:
+    _stop(live, grace)
+
+
+def _stop(procs: list[subprocess.Popen], grace: float) -> None:
+    """SIGTERM to each process group, then SIGKILL to what is left after ``grace``."""
+    for proc in procs:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    for proc in live:
+    for proc in procs:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(max(0.0, deadline - time.monotonic()))
         _kill_group(proc)
@@ -91,7 +100,7 @@ def run(cmd: list[str], timeout: float) -> Outcome:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill_group(proc)
+        _stop([proc], GRACE)
         out, err = proc.communicate()  # keeps what was read before the timeout
     finally:
         with _LIVE_LOCK:
