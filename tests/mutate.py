@@ -17,6 +17,7 @@ import argparse
 import ast
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", nargs="*", help="files to mutate (default: all targets)")
     parser.add_argument("--survivors", type=Path, help="also write the survivors to FILE")
     args = parser.parse_args(argv)
+    # Stopped with SIGTERM, exit through SystemExit so the private copies are removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     files = (
         [ROOT / p for p in args.only]
         if args.only
