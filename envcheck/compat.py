@@ -241,13 +241,21 @@ def is_tegra(capability: str) -> bool:
     )
 
 
+def covers(build: Build, capabilities: list[str]) -> bool:
+    """The build has native kernels (exact or compatible SASS) for every GPU."""
+    return all(
+        kernel_support(build.arch_list, cc)[0] in ("exact", "compatible") for cc in capabilities
+    )
+
+
+def build_named(torch: str, name: str) -> Build | None:
+    """The official build ``name`` (cu126, ...) of exactly this torch release."""
+    return next((b for b in builds() if (b.torch, b.name) == (torch, name)), None)
+
+
 def first_build_covering(capabilities: list[str]) -> Build | None:
     """The oldest official build with native kernels for every GPU: where support began."""
-    covering = [
-        b
-        for b in builds()
-        if all(kernel_support(b.arch_list, cc)[0] in ("exact", "compatible") for cc in capabilities)
-    ]
+    covering = [b for b in builds() if covers(b, capabilities)]
     if not covering:
         return None
     return min(covering, key=lambda b: (version_tuple(b.torch), version_tuple(b.cuda)))
@@ -269,9 +277,7 @@ def suggest_build(
             b
             for b in builds()
             if b.torch == torch
-            and all(
-                kernel_support(b.arch_list, cc)[0] in ("exact", "compatible") for cc in capabilities
-            )
+            and covers(b, capabilities)
             and (driver_cuda is None or driver_runs(b.cuda, driver_cuda, driver_version))
         ]
         if candidates:

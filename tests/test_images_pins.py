@@ -18,7 +18,7 @@ PINS, DEFAULTS = pins.load()
 
 @pytest.mark.parametrize("pin", PINS, ids=[p.name for p in PINS])
 def test_each_pin_takes_its_build_from_compat(pin):
-    (build,) = [b for b in compat.builds() if (b.torch, b.name) == (pin.torch, pin.build)]
+    build = compat.build_named(pin.torch, pin.build)
     assert (pin.cuda, pin.cudnn, pin.arch_list) == (build.cuda, build.cudnn, build.arch_list)
     assert pin.index_url == build.index_url
     major = int(pin.cuda.split(".")[0])

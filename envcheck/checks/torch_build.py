@@ -29,17 +29,15 @@ def _capabilities(facts: Facts) -> list[tuple[str, str]]:
     return found
 
 
-def _suggestion(facts: Facts) -> list[str]:
-    build = compat.suggest_build(
-        [cc for _, cc in _capabilities(facts)], facts.driver.cuda, facts.driver.version
-    )
-    return [build.pip_command()] if build else []
-
-
-def _suggestion_text(facts: Facts) -> str:
-    """Says so when only an older torch release fits these GPUs and this driver."""
+def _suggestion(facts: Facts) -> tuple[str, list[str]]:
+    """A build that covers these GPUs and runs on this driver: (what to say of it, the pip
+    command). The text says so when only an older torch release fits, or none does."""
     capabilities = [cc for _, cc in _capabilities(facts)]
     build = compat.suggest_build(capabilities, facts.driver.cuda, facts.driver.version)
+    return _suggestion_text(facts, capabilities, build), [build.pip_command()] if build else []
+
+
+def _suggestion_text(facts: Facts, capabilities: list[str], build: compat.Build | None) -> str:
     first = compat.first_build_covering(capabilities)
     since = (
         f" Builds with kernels for them start with torch {first.torch} ({first.name})."
@@ -177,12 +175,12 @@ def cuda_build(facts: Facts, expect: Expectations) -> Finding:
         where = f"a host with {len(facts.gpus)} GPU(s)" if facts.gpus else "an NVIDIA GPU host"
         if not facts.gpus and not facts.driver.version:
             where = f"a machine where a program asked for CUDA ({asked.line if asked else '?'})"
+        text, commands = _suggestion(facts)
         return failed(
             f"{label} is a CPU-only build on {where}",
             "Install a CUDA build of torch from the PyTorch index for your CUDA (plain "
-            "`pip install torch` on Windows, or a +cpu wheel, has no CUDA)."
-            + _suggestion_text(facts),
-            *_suggestion(facts),
+            "`pip install torch` on Windows, or a +cpu wheel, has no CUDA)." + text,
+            *commands,
         )
     if gpu_host is False:
         return skipped(f"{label} is a CUDA {torch.cuda} build; no GPU here")
@@ -227,11 +225,11 @@ def arch(facts: Facts, expect: Expectations) -> Finding:
     gpus = _capabilities(facts)
     if not torch.arch_list or not gpus:
         if said:  # torch said so itself, even where the dump lacks the architecture list
+            text, commands = _suggestion(facts)
             return failed(
                 f"torch has no kernels for this GPU: {said.line}",
-                "Install a torch build whose architecture list covers the GPU."
-                + _suggestion_text(facts),
-                *_suggestion(facts),
+                "Install a torch build whose architecture list covers the GPU." + text,
+                *commands,
             )
         if not torch.arch_list:
             reason = not_reported(torch, "arch_list") or "none reported"
@@ -250,15 +248,18 @@ def arch(facts: Facts, expect: Expectations) -> Finding:
             ptx.append(f"{label} via {entry}")
         else:
             ok.append(f"{label}: {entry}")
+    if not missing and not ptx:
+        return passed("native kernels for " + "; ".join(ok))
     built_for = " ".join(torch.arch_list)
+    text, commands = _suggestion(facts)
     if missing:
-        jetson = any(compat.is_tegra(cc) for _, cc in gpus)
+        if any(compat.is_tegra(cc) for _, cc in gpus):
+            text, commands = JETSON_NOTE, []
         return failed(
             f"no kernel image for {'; '.join(missing)} in torch {torch.version} "
             f"(built for {built_for})",
-            "Install a torch build whose architecture list covers these GPUs."
-            + (JETSON_NOTE if jetson else _suggestion_text(facts)),
-            *([] if jetson else _suggestion(facts)),
+            "Install a torch build whose architecture list covers these GPUs." + text,
+            *commands,
         )
     driver = facts.driver.cuda
     if ptx and driver and compat.version_tuple(driver)[:2] < compat.version_tuple(torch.cuda)[:2]:
@@ -266,17 +267,14 @@ def arch(facts: Facts, expect: Expectations) -> Finding:
             f"only PTX for {'; '.join(ptx)}, and driver CUDA {driver} is older than torch's "
             f"CUDA {torch.cuda}: a driver cannot JIT-compile PTX from a newer toolkit",
             "Upgrade the driver to one that supports CUDA "
-            f"{torch.cuda}, or install a build with native kernels for these GPUs."
-            + _suggestion_text(facts),
-            *_suggestion(facts),
+            f"{torch.cuda}, or install a build with native kernels for these GPUs." + text,
+            *commands,
         )
-    if ptx:
-        return warned(
-            f"only PTX for {'; '.join(ptx)}: kernels JIT-compile on first use",
-            "Works, but start-up is slow; a build with native kernels for these GPUs avoids it.",
-            *_suggestion(facts),
-        )
-    return passed("native kernels for " + "; ".join(ok))
+    return warned(
+        f"only PTX for {'; '.join(ptx)}: kernels JIT-compile on first use",
+        "Works, but start-up is slow; a build with native kernels for these GPUs avoids it.",
+        *commands,
+    )
 
 
 @check("cudnn.loaded", "cuDNN loads and matches torch")
@@ -311,7 +309,7 @@ def cudnn(facts: Facts, expect: Expectations) -> Finding:
             f"cuDNN could not be loaded by torch {torch.version}",
             "Reinstall torch so its pinned cuDNN wheel comes with it; check that LD_LIBRARY_PATH "
             "does not point at another cuDNN.",
-            *_suggestion(facts),
+            *_suggestion(facts)[1],
         )
     compiled = torch.cudnn_compiled
     if compiled:

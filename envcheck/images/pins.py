@@ -30,10 +30,10 @@ class PinsError(ValueError):
 
 
 def _compat_build(torch: str, name: str) -> compat.Build:
-    for build in compat.builds():
-        if (build.torch, build.name) == (torch, name):
-            return build
-    raise PinsError(f"no official torch {torch} {name} build in envcheck/data/compat.toml")
+    build = compat.build_named(torch, name)
+    if build is None:
+        raise PinsError(f"no official torch {torch} {name} build in envcheck/data/compat.toml")
+    return build
 
 
 @dataclass(frozen=True)
