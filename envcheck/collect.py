@@ -86,6 +86,7 @@ def collect(options: Options) -> Facts:
         envcheck_version=__version__,
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         platform=f"{platform.system()}-{platform.release()} {platform.machine()}",
+        hostname=platform.node() or None,
         driver=driver,
         gpus=gpus,
         torch=torch,

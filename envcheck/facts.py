@@ -300,6 +300,10 @@ class Facts:
         "Where these facts came from when not probed live (a fixture, pasted text files)."
     )
     platform: str | None = doc("OS and machine, e.g. 'Linux-6.1 x86_64'.")
+    hostname: str | None = doc(
+        "The machine's host name (its node name in a fleet table; Slurm's when run as its "
+        "health check)."
+    )
     driver: Driver = doc("NVIDIA driver.", factory=Driver)
     gpus: list[Gpu] = doc("GPUs NVML sees.", factory=list)
     torch: Torch = doc("torch in the probed interpreter.", factory=Torch)

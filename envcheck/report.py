@@ -44,6 +44,32 @@ class Report:
         }
 
 
+def problems(report: Report) -> list[CheckResult]:
+    """The checks that make the report not ready, in check order (warnings only when strict)."""
+    blocking = (FAIL, WARN) if report.verdict.strict else (FAIL,)
+    return [c for c in report.checks if c.status in blocking]
+
+
+def short_reason(report: Report, limit: int, prefix: str = "envcheck: ") -> str:
+    """The first problem as one line of at most ``limit`` UTF-8 bytes: ``envcheck: <check id>:
+    <summary>`` (+ ``(+N more)``), for places that show one short line: Slurm's drain reason in
+    `sinfo -R`, node-problem-detector's condition message. Empty when the report is ready."""
+    from envcheck.text import printable
+
+    found = problems(report)
+    if not found:
+        return ""
+    more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+    first = found[0]
+    # One line, no quotes or control characters: Slurm stores the reason quoted, terminals show it.
+    summary = " ".join(printable(first.summary).replace('"', "'").split())
+    head = f"{prefix}{first.id}: "
+    room = limit - len(head.encode()) - len(more.encode())
+    if len(summary.encode()) > room:
+        summary = summary.encode()[: max(room - 3, 0)].decode(errors="ignore").rstrip() + "..."
+    return (head + summary + more).encode()[:limit].decode(errors="ignore")
+
+
 def judge(facts: Facts, expect: expect_mod.Expectations, strict: bool = False) -> Report:
     from envcheck import derive
 
