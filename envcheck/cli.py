@@ -106,6 +106,14 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         help="Also write a JUnit XML file, one testcase per check.",
     )
     @click.option(
+        "--prom",
+        "prom",
+        # No writable=True: the file is replaced by a rename, so only its folder must be writable.
+        type=click.Path(dir_okay=False),
+        help="Also write Prometheus metrics (envcheck_ready, envcheck_check_status, ...) for "
+        "node_exporter's textfile collector, replacing FILE atomically.",
+    )
+    @click.option(
         "--expect",
         "expect_file",
         type=click.Path(dir_okay=False),
@@ -281,6 +289,7 @@ def _report(
     strict: bool,
     redact_paths: bool,
     debug: bool,
+    prom: str | None = None,
 ) -> None:
     from envcheck.report import judge
 
@@ -293,7 +302,7 @@ def _report(
 
             facts = from_json(Facts, _map_strings(to_json(facts), redact_home))
         report = judge(facts, expectations, strict)
-        _emit(report, as_json, junit)
+        _emit(report, as_json, junit, prom)
     except click.ClickException:
         raise
     except Exception as exc:
@@ -326,13 +335,20 @@ def _expectations(path: str | None) -> Any:
         raise BadInput(str(exc)) from exc
 
 
-def _emit(report: Any, as_json: bool, junit: str | None) -> None:
+def _emit(report: Any, as_json: bool, junit: str | None, prom: str | None = None) -> None:
     from envcheck.render import terminal
 
     if junit:
         from envcheck.render import junit as junit_render
 
         _write(junit, junit_render.render(report))
+    if prom:
+        from envcheck.render import prom as prom_render
+
+        try:
+            prom_render.write(report, prom)
+        except OSError as exc:
+            raise BadInput(f"{prom}: cannot write: {exc.strerror or exc}") from exc
     if as_json:
         terminal.render(report, file=sys.stderr)
         sys.stdout.write(json.dumps(report.to_json(), indent=1) + "\n")
