@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from envcheck import __version__
+from envcheck.fleet.cli import fleet_cmd
 from envcheck.images.cli import images_group
 
 
@@ -87,6 +88,7 @@ def run() -> None:
 
 
 main.add_command(images_group)
+main.add_command(fleet_cmd)
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -17,12 +17,18 @@ from typing import Any
 from envcheck.checks import STATUSES, CheckResult
 from envcheck.facts import SCHEMA as FACTS_SCHEMA
 from envcheck.facts import Facts
+from envcheck.fleet.table import SCHEMA as FLEET_SCHEMA
+from envcheck.fleet.table import Fleet
 from envcheck.report import SCHEMA as REPORT_SCHEMA
 from envcheck.report import Verdict
 
 DIR = Path(__file__).parent / "schemas"
 # The current versions; facts-1.json and report-1.json stay shipped as published (still read).
-FILES = {"facts": DIR / "facts-2.json", "report": DIR / "report-2.json"}
+FILES = {
+    "facts": DIR / "facts-2.json",
+    "report": DIR / "report-2.json",
+    "fleet": DIR / "fleet-1.json",
+}
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
 
 
@@ -105,10 +111,26 @@ def report_schema() -> dict[str, Any]:
     }
 
 
+def fleet_schema() -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    root = dict(_object(Fleet, defs))
+    del defs["Fleet"]
+    root["properties"] = {"schema": {"const": FLEET_SCHEMA}, **root["properties"]}
+    root["required"] = ["schema", *root["required"]]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://gpu-envkit.invalid/schemas/{FILES['fleet'].name}",
+        "title": FLEET_SCHEMA,
+        **root,
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
 def render_all() -> dict[Path, str]:
     return {
         FILES["facts"]: json.dumps(facts_schema(), indent=1) + "\n",
         FILES["report"]: json.dumps(report_schema(), indent=1) + "\n",
+        FILES["fleet"]: json.dumps(fleet_schema(), indent=1) + "\n",
     }
 
 
