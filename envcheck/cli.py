@@ -20,6 +20,7 @@ import click
 from envcheck import __version__
 from envcheck.fleet.cli import fleet_cmd
 from envcheck.images.cli import images_group
+from envcheck.npd import npd_cmd
 
 
 class BadInput(click.ClickException):
@@ -89,6 +90,7 @@ def run() -> None:
 
 main.add_command(images_group)
 main.add_command(fleet_cmd)
+main.add_command(npd_cmd)
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
