@@ -21,6 +21,7 @@ from envcheck import __version__
 from envcheck.fleet.cli import fleet_cmd
 from envcheck.images.cli import images_group
 from envcheck.npd import npd_cmd
+from envcheck.slurm.cli import slurm_group
 
 
 class BadInput(click.ClickException):
@@ -91,6 +92,7 @@ def run() -> None:
 main.add_command(images_group)
 main.add_command(fleet_cmd)
 main.add_command(npd_cmd)
+main.add_command(slurm_group)
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,6 +8,7 @@ crashes becomes an error in its own section, never the end of the run.
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import sys
 import time
@@ -86,7 +87,9 @@ def collect(options: Options) -> Facts:
         envcheck_version=__version__,
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         platform=f"{platform.system()}-{platform.release()} {platform.machine()}",
-        hostname=platform.node() or None,
+        # Under Slurm (a job step, the health check) the node's name is Slurm's: several slurmd
+        # may share one host, and the name is what `scontrol` and `sinfo` know the node by.
+        hostname=os.environ.get("SLURMD_NODENAME") or platform.node() or None,
         driver=driver,
         gpus=gpus,
         torch=torch,
@@ -104,7 +107,7 @@ def _run(name: str, seconds: float, error: str | None, timed_out: bool = False) 
     return ProbeRun(name=name, seconds=round(seconds, 4), status=status, detail=error)
 
 
-def _torch_budget(options: Options) -> float:
+def torch_budget(options: Options) -> float:
     """One deadline for the torch child: import and CUDA initialisation, then the smoke test."""
     return options.torch_timeout + (options.smoke_timeout if options.smoke else 0)
 
@@ -114,7 +117,7 @@ def _run_torch(options: Options) -> subproc.Outcome:
     cmd = subproc.python_command(
         options.python or sys.executable, str(TORCH_SCRIPT), *args, isolated=False
     )
-    return subproc.run(cmd, _torch_budget(options))
+    return subproc.run(cmd, torch_budget(options))
 
 
 def _run_docker(options: Options) -> subproc.Outcome:
@@ -191,7 +194,7 @@ def _torch_facts(out: subproc.Outcome, options: Options) -> tuple[Torch, ProbeRu
     error = out.error and f"torch probe crashed: {out.error}"
     if out.timed_out:
         error = (
-            f"the torch probe did not finish within {_torch_budget(options):g} s (stuck in {stage})"
+            f"the torch probe did not finish within {torch_budget(options):g} s (stuck in {stage})"
         )
         if stage.startswith("smoke test on GPU"):
             index = int(stage.rsplit(" ", 1)[-1])
@@ -201,7 +204,7 @@ def _torch_facts(out: subproc.Outcome, options: Options) -> tuple[Torch, ProbeRu
                     "index": index,
                     "ok": False,
                     "error": f"did not finish by the torch probe's deadline "
-                    f"({_torch_budget(options):g} s: --torch-timeout + --smoke-timeout)",
+                    f"({torch_budget(options):g} s: --torch-timeout + --smoke-timeout)",
                 },
             ]
         elif stage != "done":

@@ -301,8 +301,8 @@ class Facts:
     )
     platform: str | None = doc("OS and machine, e.g. 'Linux-6.1 x86_64'.")
     hostname: str | None = doc(
-        "The machine's host name (its node name in a fleet table; Slurm's when run as its "
-        "health check)."
+        "The machine's host name, or under Slurm its node name (SLURMD_NODENAME): its name in a "
+        "fleet table."
     )
     driver: Driver = doc("NVIDIA driver.", factory=Driver)
     gpus: list[Gpu] = doc("GPUs NVML sees.", factory=list)

@@ -435,4 +435,4 @@ def test_the_api_reads_a_folder_of_reports_named_after_their_nodes(tmp_path, h20
     with pytest.raises(table.FleetError, match="no such file"):
         table.load([tmp_path / "gone"])
     with pytest.raises(table.FleetError, match="no envcheck report"):
-        table.merge([])
+        table.require_readable([])

@@ -26,7 +26,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from envcheck import npd
+from envcheck import health, npd
 from envcheck.cli import check_cmd, main
 from envcheck.images import entrypoint, pins
 from tests.conftest import ROOT, run_envcheck
@@ -373,7 +373,7 @@ def test_the_plugin_ends_by_itself_inside_npds_timeout():
     )
     (rule,) = monitor()["rules"]
     npd_timeout = go_seconds(rule["timeout"])
-    assert npd.worst_case_seconds(options) + STARTUP_SECONDS <= params["limit_seconds"]
+    assert health.worst_case_seconds(options) + STARTUP_SECONDS <= params["limit_seconds"]
     assert params["limit_seconds"] + STARTUP_SECONDS <= npd_timeout
     assert params["expect_file"] == entrypoint.EXPECT  # the image's own pins
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,7 +49,7 @@ def fleet_cmd(
     or stdin holds one report, a JSON array of reports, or reports one after another (JSON
     lines); at most 16 MiB each. A node is named by its report's hostname, else by its file."""
     from envcheck.cli import BadInput, InternalError
-    from envcheck.fleet import render, table
+    from envcheck.fleet import table
     from envcheck.text import printable
 
     def warn(message: str) -> None:
@@ -60,20 +61,12 @@ def fleet_cmd(
         except table.FleetError as exc:
             raise BadInput(printable(str(exc))) from exc
         try:
-            fleet = table.merge(nodes, strict)
+            table.require_readable(nodes)
         except table.FleetError as exc:
             shown = ", ".join(inputs[:3]) + (", ..." if len(inputs) > 3 else "")
             raise BadInput(printable(f"{shown}: {exc}")) from exc
-        if junit:
-            try:
-                Path(junit).write_text(render.junit(fleet))
-            except OSError as exc:
-                raise BadInput(f"{junit}: cannot write: {exc.strerror}") from exc
-        if as_json:
-            render.terminal(fleet, file=sys.stderr)
-            sys.stdout.write(json.dumps(fleet.to_json(), indent=1) + "\n")
-        else:
-            render.terminal(fleet)
+        fleet = table.merge(nodes, strict)
+        emit(fleet, as_json, junit)
     except click.ClickException:
         raise
     except Exception as exc:
@@ -83,3 +76,20 @@ def fleet_cmd(
             f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
         ) from exc
     sys.exit(0 if fleet.verdict.ready else 1)
+
+
+def emit(fleet: Any, as_json: bool, junit: str | None) -> None:
+    """The table on stdout (stderr with --json, whose JSON takes stdout), and the JUnit file."""
+    from envcheck.cli import BadInput
+    from envcheck.fleet import render
+
+    if junit:
+        try:
+            Path(junit).write_text(render.junit(fleet))
+        except OSError as exc:
+            raise BadInput(f"{junit}: cannot write: {exc.strerror}") from exc
+    if as_json:
+        render.terminal(fleet, file=sys.stderr)
+        sys.stdout.write(json.dumps(fleet.to_json(), indent=1) + "\n")
+    else:
+        render.terminal(fleet)

@@ -211,7 +211,7 @@ def load(paths: Iterable[str | Path], on_error: Callable[[str], None] | None = N
         try:
             found_nodes = read_reports(read_input(source), source)
         except InputError as exc:
-            found_nodes = [_unreadable(_stem(source), source, str(exc))]
+            found_nodes = [unreadable(_stem(source), source, str(exc))]
         for node in found_nodes:
             if node.error is not None and on_error:
                 on_error(node.error)
@@ -238,12 +238,12 @@ def read_reports(text: str, source: str) -> list[Node]:
     if len(documents) == 1 and isinstance(documents[0], list) and error is None:
         documents = documents[0]
         if not documents:
-            return [_unreadable(stem, source, f"{source}: an empty list, no report")]
+            return [unreadable(stem, source, f"{source}: an empty list, no report")]
         many = True
     else:
         many = len(documents) + (error is not None) > 1
     if not documents and error is None:
-        return [_unreadable(stem, source, f"{source}: empty, no report")]
+        return [unreadable(stem, source, f"{source}: empty, no report")]
     rows = []
     for i, data in enumerate(documents):
         where = f"{source}[{i}]" if many else source
@@ -251,7 +251,7 @@ def read_reports(text: str, source: str) -> list[Node]:
     if error is not None:
         where = f"{source}[{len(documents)}]" if many else source
         name = f"{stem}[{len(documents)}]" if many else stem
-        rows.append(_unreadable(name, where, f"{where}: {error}"))
+        rows.append(unreadable(name, where, f"{where}: {error}"))
     return rows
 
 
@@ -276,7 +276,8 @@ def _documents(text: str) -> tuple[list[Any], str | None]:
         found.append(value)
 
 
-def _unreadable(name: str, source: str, error: str) -> Node:
+def unreadable(name: str, source: str, error: str) -> Node:
+    """A row without a report: an input that could not be read, a node that wrote none."""
     return Node(name, source, None, None, None, [], [], None, [], error)
 
 
@@ -288,7 +289,7 @@ def _node(data: Any, stem: str, source: str) -> Node:
     try:
         return _parse(data, stem, source)
     except _Malformed as exc:
-        return _unreadable(stem, source, f"{source}: {exc}")
+        return unreadable(stem, source, f"{source}: {exc}")
 
 
 _REPORT_KEYS = frozenset({"schema", "verdict", "checks", "expectations", "facts"})
@@ -415,17 +416,21 @@ def _text(value: Any) -> str:
     return ", ".join(value) if isinstance(value, list) else str(value)
 
 
-def merge(nodes: Iterable[Node], strict: bool = False) -> Fleet:
-    """The fleet of these rows: drift per node, the spread of every value, one verdict. Raises
-    ``FleetError`` when no row is a readable report."""
-    rows = list(nodes)
-    readable = [i for i, n in enumerate(rows) if n.versions is not None]
-    if not readable:
+def require_readable(rows: list[Node]) -> None:
+    """Inputs with no readable report at all are bad input, not a fleet: ``FleetError``."""
+    if not any(n.versions is not None for n in rows):
         raise FleetError(
             f"no readable envcheck report ({len(rows)} unreadable)"
             if rows
             else "no envcheck report"
         )
+
+
+def merge(nodes: Iterable[Node], strict: bool = False) -> Fleet:
+    """The fleet of these rows: drift per node, the spread of every value, one verdict (rows
+    without a report, e.g. nodes that did not answer, count as not ready)."""
+    rows = list(nodes)
+    readable = [i for i, n in enumerate(rows) if n.versions is not None]
     drift: dict[int, list[Drift]] = {}
     spreads = []
     for attr, title in FIELDS.items():

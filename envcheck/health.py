@@ -1,0 +1,175 @@
+"""Periodic health checks run by a scheduler (node-problem-detector, Slurm's HealthCheckProgram):
+probe and judge inside a hard deadline, and say the outcome in one short line.
+
+Both schedulers kill a check that overruns (NPD: SIGKILL to the process group at its plugin
+timeout; slurmd: after 60 s), and both may run checks on GPUs that are busy with jobs. So the
+defaults here are lighter than `envcheck check`'s: no smoke test (no CUDA work on busy GPUs),
+30 s for torch, and a ``--deadline`` that stops every probe child should the run still overrun
+(the children live in their own sessions, so a kill of our group would not reach them).
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+PREFIX = "envcheck: "
+DEFAULT_DEADLINE = 50.0  # under NPD's plugin timeout (60 s in deploy/) and slurmd's 60 s kill
+DEFAULT_TORCH_TIMEOUT = 30.0
+DEFAULT_SMOKE_TIMEOUT = 15.0
+
+
+class DeadlineExceeded(Exception):
+    """The run did not end by its deadline; every probe child has been stopped."""
+
+
+def one_line(text: str, limit: int, prefix: str = PREFIX) -> str:
+    """``text`` as one printable line of at most ``limit`` UTF-8 bytes, with the prefix."""
+    from envcheck.text import printable
+
+    line = prefix + " ".join(printable(text).split())
+    if len(line.encode()) <= limit:
+        return line
+    return line.encode()[: limit - 3].decode(errors="ignore").rstrip() + "..."
+
+
+def worst_case_seconds(options: Any) -> float:
+    """The longest ``collect(options)`` can take (without workloads or a Docker GPU test): the
+    probes run side by side, each bounded; a timed-out child gets a grace period to clean up."""
+    from envcheck.collect import torch_budget
+    from envcheck.probes.subproc import GRACE
+
+    docker = 2 * options.timeout  # connect, then `docker info`
+    torch = torch_budget(options) if options.torch else 0.0
+    return max(options.timeout, docker, torch) + GRACE
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise DeadlineExceeded in the main thread after ``seconds``, having stopped every probe
+    child first (the threads waiting on them then return at once)."""
+
+    def expire(signum: int, frame: Any) -> None:
+        from envcheck.probes import subproc
+
+        subproc.terminate_all()
+        raise DeadlineExceeded
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def judge_within(options: Any, expectations: Any, strict: bool, seconds: float) -> Any:
+    """Probe and judge this machine; raises DeadlineExceeded past ``seconds``."""
+    from envcheck.collect import collect
+    from envcheck.report import judge
+
+    with deadline(seconds):
+        facts = collect(options)
+    return judge(facts, expectations, strict)
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    from envcheck.cli import _positive  # not at import time: envcheck.cli imports the commands
+
+    return _positive(ctx, param, value)
+
+
+def probe_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a scheduled check; the command receives ``options`` (collect.Options),
+    ``expect_file``, ``strict`` and ``limit_seconds``."""
+
+    @click.option(
+        "--expect",
+        "expect_file",
+        type=click.Path(dir_okay=False),
+        help="TOML file of expectations, as for `envcheck --expect`.",
+    )
+    @click.option("--strict", is_flag=True, help="Count warnings as a problem.")
+    @click.option(
+        "--timeout",
+        type=float,
+        default=5.0,
+        show_default=True,
+        callback=_seconds,
+        help="Seconds each host probe (NVML, nvcc, Docker) may take.",
+    )
+    @click.option(
+        "--torch/--no-torch",
+        "with_torch",
+        default=True,
+        show_default=True,
+        help="Probe torch (off where the check runs on a host without it).",
+    )
+    @click.option(
+        "--torch-timeout",
+        type=float,
+        default=DEFAULT_TORCH_TIMEOUT,
+        show_default=True,
+        callback=_seconds,
+        help="Seconds for importing torch and initialising CUDA.",
+    )
+    @click.option(
+        "--smoke/--no-smoke",
+        default=False,
+        show_default=True,
+        help="Also run the matmul and convolution smoke test on each GPU (CUDA work on GPUs "
+        "that may be running jobs).",
+    )
+    @click.option(
+        "--smoke-timeout",
+        type=float,
+        default=DEFAULT_SMOKE_TIMEOUT,
+        show_default=True,
+        callback=_seconds,
+        help="Seconds for the smoke test, on top of --torch-timeout.",
+    )
+    @click.option(
+        "--python",
+        "python",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Probe the torch of this interpreter.",
+    )
+    @click.option(
+        "--deadline",
+        "limit_seconds",
+        type=float,
+        default=DEFAULT_DEADLINE,
+        show_default=True,
+        callback=_seconds,
+        help="Seconds for the whole run; past it every probe is stopped and there is no "
+        "verdict. Keep it under the scheduler's own kill timeout.",
+    )
+    @functools.wraps(fn)
+    def wrapper(
+        with_torch: bool,
+        timeout: float,
+        torch_timeout: float,
+        smoke: bool,
+        smoke_timeout: float,
+        python: str | None,
+        **rest: Any,
+    ) -> Any:
+        from envcheck.collect import Options
+
+        options = Options(
+            timeout=timeout,
+            torch=with_torch,
+            torch_timeout=torch_timeout,
+            smoke=smoke,
+            smoke_timeout=smoke_timeout,
+            python=python,
+        )
+        return fn(options=options, **rest)
+
+    return wrapper

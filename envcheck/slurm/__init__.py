@@ -1,0 +1,1 @@
+"""envcheck in Slurm: the node health check and the srun-gathered fleet table."""
