@@ -108,10 +108,6 @@ def run(
     except health.DeadlineExceeded:
         line = health.one_line(f"no verdict within --deadline {limit_seconds:g} s", REASON_BYTES)
         return UNKNOWN, line, f"node={node} no verdict: {line}"
-    if prom:
-        from envcheck.render import prom as prom_render
-
-        prom_render.write(report, prom)
     from envcheck.report import short_reason
 
     ready = report.verdict.ready
@@ -123,13 +119,22 @@ def run(
     )
     verdict = "ready" if ready else "not-ready"
     if not act:
-        return code, line, f"node={node} verdict={verdict} action=none (--no-drain): {line}"
-    try:
-        action = decide(ready, line, nodes.state(node))
-        if action.kind == "drain":
-            nodes.drain(node, line)
-        elif action.kind == "resume":
-            nodes.resume(node)
-    except nodes.SlurmError as exc:
-        return code, line, f"node={node} verdict={verdict} action=failed: {exc}"
-    return code, line, f"node={node} verdict={verdict} action={action.kind}: {action.why}"
+        logged = f"node={node} verdict={verdict} action=none (--no-drain): {line}"
+    else:
+        try:
+            action = decide(ready, line, nodes.state(node))
+            if action.kind == "drain":
+                nodes.drain(node, line)
+            elif action.kind == "resume":
+                nodes.resume(node)
+            logged = f"node={node} verdict={verdict} action={action.kind}: {action.why}"
+        except nodes.SlurmError as exc:
+            logged = f"node={node} verdict={verdict} action=failed: {exc}"
+    if prom:  # after acting: metrics that cannot be written must not keep a node in service
+        from envcheck.render import prom as prom_render
+
+        try:
+            prom_render.write(report, prom)
+        except OSError as exc:
+            logged += f" (metrics not written: {prom}: {exc.strerror or exc})"
+    return code, line, logged

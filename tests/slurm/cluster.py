@@ -137,6 +137,11 @@ class Cluster:
             f"Port=[{BASE_PORT + 1}-{BASE_PORT + n}] CPUs={os.cpu_count()} RealMemory=1000 "
             "State=UNKNOWN"
         )
+        health = ""
+        if self.interval:  # 0: no health check (the fleet benchmark)
+            health = (
+                f"HealthCheckProgram={self.health_script}\nHealthCheckInterval={self.interval}\n"
+            )
         return f"""\
 ClusterName=envkit
 SlurmctldHost=localhost
@@ -159,9 +164,7 @@ MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
-HealthCheckProgram={self.health_script}
-HealthCheckInterval={self.interval}
-{nodes}
+{health}{nodes}
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
 
