@@ -87,9 +87,7 @@ def collect(options: Options) -> Facts:
         envcheck_version=__version__,
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         platform=f"{platform.system()}-{platform.release()} {platform.machine()}",
-        # Under Slurm (a job step, the health check) the node's name is Slurm's: several slurmd
-        # may share one host, and the name is what `scontrol` and `sinfo` know the node by.
-        hostname=os.environ.get("SLURMD_NODENAME") or platform.node() or None,
+        hostname=node_name(),
         driver=driver,
         gpus=gpus,
         torch=torch,
@@ -105,6 +103,19 @@ def collect(options: Options) -> Facts:
 def _run(name: str, seconds: float, error: str | None, timed_out: bool = False) -> ProbeRun:
     status = "timeout" if timed_out else "error" if error else "ok"
     return ProbeRun(name=name, seconds=round(seconds, 4), status=status, detail=error)
+
+
+# Where a scheduler says which node this is, when the host name would say something else: Slurm
+# (several slurmd may share a host; scontrol and sinfo know the node by this name) and the
+# Kubernetes manifests in deploy/ (a pod's host name is the pod's, set from spec.nodeName).
+NODE_NAME_VARIABLES = ("SLURMD_NODENAME", "ENVCHECK_NODE_NAME")
+
+
+def node_name() -> str | None:
+    for variable in NODE_NAME_VARIABLES:
+        if os.environ.get(variable):
+            return os.environ[variable]
+    return platform.node() or None
 
 
 def torch_budget(options: Options) -> float:

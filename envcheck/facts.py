@@ -67,12 +67,17 @@ def doc(
     default: Any = None,
     factory: Any = None,
     bounds: tuple[float, float] | None = None,
+    added: bool = False,
 ) -> Any:
     """A dataclass field carrying its documentation (it ends up in the JSON Schema) and, for a
-    number, the range a real machine can report (a value outside it is bad input)."""
+    number, the range a real machine can report (a value outside it is bad input). ``added``:
+    a field added within the schema's version, so older files of that version lack it (the
+    schema does not require it; reading fills in the default)."""
     metadata: dict[str, Any] = {"doc": text}
     if bounds is not None:
         metadata["bounds"] = bounds
+    if added:
+        metadata["added"] = True
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -301,8 +306,10 @@ class Facts:
     )
     platform: str | None = doc("OS and machine, e.g. 'Linux-6.1 x86_64'.")
     hostname: str | None = doc(
-        "The machine's host name, or under Slurm its node name (SLURMD_NODENAME): its name in a "
-        "fleet table."
+        "The node's name in a fleet table: Slurm's node name (SLURMD_NODENAME), the Kubernetes "
+        "node's (ENVCHECK_NODE_NAME, set by deploy/kubernetes), else the host name. Added "
+        "within facts/2: older files lack it.",
+        added=True,
     )
     driver: Driver = doc("NVIDIA driver.", factory=Driver)
     gpus: list[Gpu] = doc("GPUs NVML sees.", factory=list)

@@ -14,11 +14,13 @@ import functools
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
-PREFIX = "envcheck: "
+# The answers of a scheduled check, the same for NPD (OK, NonOK, Unknown) and Slurm wrappers.
+READY, NOT_READY, NO_VERDICT = 0, 1, 2
 DEFAULT_DEADLINE = 50.0  # under NPD's plugin timeout (60 s in deploy/) and slurmd's 60 s kill
 DEFAULT_TORCH_TIMEOUT = 30.0
 DEFAULT_SMOKE_TIMEOUT = 15.0
@@ -28,14 +30,46 @@ class DeadlineExceeded(Exception):
     """The run did not end by its deadline; every probe child has been stopped."""
 
 
-def one_line(text: str, limit: int, prefix: str = PREFIX) -> str:
-    """``text`` as one printable line of at most ``limit`` UTF-8 bytes, with the prefix."""
-    from envcheck.text import printable
+@dataclass(frozen=True)
+class Outcome:
+    code: int  # READY, NOT_READY or NO_VERDICT
+    line: str  # "envcheck: ..." in at most the byte limit asked for
+    report: Any = None  # the judged report; None without a verdict
 
-    line = prefix + " ".join(printable(text).split())
-    if len(line.encode()) <= limit:
-        return line
-    return line.encode()[: limit - 3].decode(errors="ignore").rstrip() + "..."
+
+def check(
+    options: Any,
+    expect_file: str | None,
+    strict: bool,
+    seconds: float,
+    limit: int,
+    debug: bool = False,
+) -> Outcome:
+    """Probe and judge inside ``seconds``, answered in one line of at most ``limit`` bytes. Bad
+    input, an overrun and a crash are each NO_VERDICT with their reason, never a traceback (with
+    ``debug``, a crash raises)."""
+    from envcheck import expect
+    from envcheck.report import PREFIX, short_reason
+    from envcheck.text import one_line
+
+    def no_verdict(why: str) -> Outcome:
+        return Outcome(NO_VERDICT, one_line(PREFIX + why, limit))
+
+    try:
+        expectations = expect.load(expect_file) if expect_file else expect.Expectations()
+    except expect.ExpectError as exc:
+        return no_verdict(f"bad --expect: {exc}")
+    try:
+        report = judge_within(options, expectations, strict, seconds)
+    except DeadlineExceeded:
+        return no_verdict(f"no verdict within {seconds:g} s")
+    except Exception as exc:
+        if debug:
+            raise
+        return no_verdict(f"envcheck failed: {type(exc).__name__}: {exc}")
+    if report.verdict.ready:
+        return Outcome(READY, one_line(PREFIX + report.verdict.summary, limit), report)
+    return Outcome(NOT_READY, short_reason(report, limit), report)
 
 
 def worst_case_seconds(options: Any) -> float:

@@ -27,42 +27,16 @@ from envcheck import health
 # NPD's default max_output_length, and what our monitor config sets: the condition message.
 MAX_BYTES = 80
 
-# NPD's exit protocol.
-OK, NON_OK, UNKNOWN = 0, 1, 2
+# NPD's exit protocol: OK, NonOK (the condition turns True), Unknown.
+OK, NON_OK, UNKNOWN = health.READY, health.NOT_READY, health.NO_VERDICT
 
 
-def one_line(text: str, limit: int = MAX_BYTES) -> str:
-    return health.one_line(text, limit)
+def one_line(text: str) -> str:
+    """A line of ours for NPD: the prefix, at most MAX_BYTES."""
+    from envcheck.report import PREFIX
+    from envcheck.text import one_line as cut
 
-
-def verdict_line(report: Any, limit: int = MAX_BYTES) -> tuple[int, str]:
-    """NPD's exit code and the one line for a judged report."""
-    from envcheck.report import short_reason
-
-    if report.verdict.ready:
-        return OK, one_line(report.verdict.summary, limit)
-    return NON_OK, short_reason(report, limit, health.PREFIX)
-
-
-def run(
-    options: Any, expect_file: str | None, strict: bool, limit_seconds: float, debug: bool = False
-) -> tuple[int, str]:
-    """Probe, judge and answer NPD: (exit code, one line). Bad input, an overrun and a crash are
-    each Unknown with their reason (with ``debug``, a crash raises)."""
-    from envcheck import expect
-
-    try:
-        expectations = expect.load(expect_file) if expect_file else expect.Expectations()
-    except expect.ExpectError as exc:
-        return UNKNOWN, one_line(f"bad --expect: {exc}")
-    try:
-        return verdict_line(health.judge_within(options, expectations, strict, limit_seconds))
-    except health.DeadlineExceeded:
-        return UNKNOWN, one_line(f"no verdict within --deadline {limit_seconds:g} s")
-    except Exception as exc:
-        if debug:
-            raise
-        return UNKNOWN, one_line(f"envcheck failed: {type(exc).__name__}: {exc}")
+    return cut(PREFIX + text, MAX_BYTES)
 
 
 class _NpdCommand(click.Command):
@@ -84,6 +58,6 @@ def npd_cmd(
 ) -> None:
     """node-problem-detector custom plugin: probe and judge this machine, print one line of at
     most 80 bytes, exit 0 ready, 1 not ready, 2 cannot tell (NPD's OK, NonOK, Unknown)."""
-    code, line = run(options, expect_file, strict, limit_seconds, debug)
-    click.echo(line)
-    click.get_current_context().exit(code)
+    outcome = health.check(options, expect_file, strict, limit_seconds, MAX_BYTES, debug)
+    click.echo(outcome.line)
+    click.get_current_context().exit(outcome.code)

@@ -50,24 +50,25 @@ def problems(report: Report) -> list[CheckResult]:
     return [c for c in report.checks if c.status in blocking]
 
 
-def short_reason(report: Report, limit: int, prefix: str = "envcheck: ") -> str:
+# Starts every line envcheck leaves in a scheduler: drain reasons, node conditions.
+PREFIX = "envcheck: "
+
+
+def short_reason(report: Report, limit: int) -> str:
     """The first problem as one line of at most ``limit`` UTF-8 bytes: ``envcheck: <check id>:
-    <summary>`` (+ ``(+N more)``), for places that show one short line: Slurm's drain reason in
-    `sinfo -R`, node-problem-detector's condition message. Empty when the report is ready."""
-    from envcheck.text import printable
+    <summary> (+N more)``, for places that show one short line: Slurm's drain reason in `sinfo
+    -R`, node-problem-detector's condition message. Empty when the report is ready."""
+    from envcheck.text import one_line
 
     found = problems(report)
     if not found:
         return ""
     more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
-    first = found[0]
-    # One line, no quotes or control characters: Slurm stores the reason quoted, terminals show it.
-    summary = " ".join(printable(first.summary).replace('"', "'").split())
-    head = f"{prefix}{first.id}: "
+    head = f"{PREFIX}{found[0].id}: "
+    # No double quotes: scontrol cuts a reason at one.
+    summary = found[0].summary.replace('"', "'")
     room = limit - len(head.encode()) - len(more.encode())
-    if len(summary.encode()) > room:
-        summary = summary.encode()[: max(room - 3, 0)].decode(errors="ignore").rstrip() + "..."
-    return (head + summary + more).encode()[:limit].decode(errors="ignore")
+    return one_line(head + one_line(summary, max(room, 0)) + more, limit)
 
 
 def judge(facts: Facts, expect: expect_mod.Expectations, strict: bool = False) -> Report:

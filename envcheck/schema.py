@@ -53,7 +53,10 @@ def _object(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     defs[cls.__name__] = schema = {"type": "object"}  # placeholder first: classes may nest
     hints = typing.get_type_hints(cls)
     props = {}
+    required = []
     for f in dataclasses.fields(cls):
+        if not f.metadata.get("added"):
+            required.append(f.name)
         prop = _type(hints[f.name], defs)
         if "doc" in f.metadata:
             prop = {"description": f.metadata["doc"], **prop}
@@ -65,7 +68,7 @@ def _object(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     schema.update(
         description=(cls.__doc__ or "").strip().splitlines()[0],
         properties=props,
-        required=list(props),
+        required=required,
         additionalProperties=False,
     )
     return schema

@@ -30,3 +30,12 @@ def redact_url(text: str) -> str:
 def redact_home(text: str) -> str:
     """/home/alice/venv/lib -> ~/venv/lib: the folder names users, the rest still diagnoses."""
     return _HOME.sub("~", text)
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` as one printable line of at most ``limit`` UTF-8 bytes (cut with "..."), for
+    places that show one short line: a Slurm drain reason, a node condition's message."""
+    line = " ".join(printable(text).split())
+    if len(line.encode()) <= limit:
+        return line
+    return line.encode()[: max(limit - 3, 0)].decode(errors="ignore").rstrip() + "..."

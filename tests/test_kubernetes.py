@@ -557,7 +557,7 @@ def test_npd_past_its_deadline_stops_every_probe_and_cannot_tell(fake_nvml):
     elapsed = time.monotonic() - start
     line = npd_line(proc)
     assert proc.returncode == npd.UNKNOWN
-    assert line == "envcheck: no verdict within --deadline 2 s"
+    assert line == "envcheck: no verdict within 2 s"
     assert elapsed < 2 + STARTUP_SECONDS, f"took {elapsed:.1f} s"
     time.sleep(0.2)
     assert not _processes_with(marker), "a probe child outlived the plugin"
@@ -598,9 +598,25 @@ def test_one_line_is_printable_and_within_the_byte_limit(text):
     line.encode().decode()  # never a cut multi-byte character
 
 
-def test_the_h200_fixture_is_ready_in_one_line(h200_facts):
+def test_the_h200_fixture_is_ready_in_one_line(h200_facts, monkeypatch):
     from envcheck import expect
+    from envcheck.collect import Options
     from envcheck.report import judge
 
-    code, line = npd.verdict_line(judge(h200_facts, expect.Expectations()))
-    assert code == npd.OK and line.startswith("envcheck: ready: ")
+    h200 = judge(h200_facts, expect.Expectations())
+    monkeypatch.setattr(health, "judge_within", lambda *args: h200)
+    outcome = health.check(Options(), None, False, 50, npd.MAX_BYTES)
+    assert outcome.code == npd.OK and outcome.line.startswith("envcheck: ready: ")
+
+
+def test_the_envcheck_pods_name_their_node_not_themselves():
+    """A pod's host name is the pod's: the reports a fleet table merges must carry the node's
+    name, which envcheck reads from ENVCHECK_NODE_NAME (collect.NODE_NAME_VARIABLES)."""
+    from envcheck.collect import NODE_NAME_VARIABLES
+
+    assert "ENVCHECK_NODE_NAME" in NODE_NAME_VARIABLES
+    for where, spec in pod_specs():
+        for c in spec["containers"]:
+            if is_envkit_image(c) and "node-problem-detector" not in where:  # no report there
+                (entry,) = [e for e in c["env"] if e["name"] == "ENVCHECK_NODE_NAME"]
+                assert entry["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName", where

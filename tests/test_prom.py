@@ -474,3 +474,23 @@ def test_check_accepts_prom_like_every_report_command():
     assert "--prom" in proc.stdout
     proc = run_envcheck("judge", "--help")
     assert "--prom" in proc.stdout
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_cli_refuses_to_replace_what_is_not_a_regular_file(tmp_path, kind):
+    """The rename would replace the link or the FIFO itself (as root, `--prom /dev/null` would
+    destroy /dev/null): only a regular file is replaced."""
+    target = tmp_path / "envcheck.prom"
+    real = tmp_path / "real.prom"
+    real.write_text("kept\n")
+    if kind == "symlink":
+        target.symlink_to(real)
+    else:
+        os.mkfifo(target)
+    proc = run_envcheck("judge", str(H200), "--prom", str(target))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert real.read_text() == "kept\n"
+    mode = os.lstat(target).st_mode
+    assert {"symlink": stat.S_ISLNK, "fifo": stat.S_ISFIFO}[kind](mode)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

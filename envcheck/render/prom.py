@@ -38,8 +38,10 @@ and backslash, double quote and newline are escaped as the format requires.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -130,6 +132,11 @@ def write(report: Report, path: str | os.PathLike[str], now: float | None = None
     """Write the metrics to ``path`` atomically (see the module's docstring); raises OSError."""
     data = render(report, now).encode("utf-8")
     target = Path(path)
+    # The file is replaced by a rename: a device, FIFO or symlink there would be replaced too
+    # (`--prom /dev/null` as root would destroy /dev/null), so only a regular file may be.
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(target).st_mode):
+            raise OSError(errno.EEXIST, "exists and is not a regular file; not replacing it")
     # Hidden and not *.prom: node_exporter must never read the file while it is being written.
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

@@ -58,6 +58,7 @@ def slurm_group() -> None:
     help="Also write Prometheus metrics for node_exporter's textfile collector.",
 )
 @health.probe_options
+@click.option("--debug", is_flag=True, help="Let an unexpected error end in its traceback.")
 def health_cmd(
     node: str | None,
     act: bool,
@@ -68,30 +69,34 @@ def health_cmd(
     expect_file: str | None,
     strict: bool,
     limit_seconds: float,
+    debug: bool,
 ) -> None:
     """Slurm's HealthCheckProgram: probe and judge this node inside --deadline (under slurmd's
     60 s kill), drain it when not ready (reason `envcheck: <check id>: <summary>`), resume it
     from a drain of ours when ready again; an admin's drain is left alone. Prints one line;
-    exit 0 ready, 1 not ready, 2 no verdict (bad input, overrun)."""
+    exit 0 ready, 1 not ready, 2 no verdict (bad input, an overrun, envcheck itself failed)."""
     from envcheck.cli import BadInput
     from envcheck.slurm import healthcheck
 
     if not node:
         raise BadInput("no node name: pass --node, or run as slurmd's HealthCheckProgram")
+    if limit_seconds <= healthcheck.SCONTROL_SECONDS + 1:
+        raise BadInput(f"--deadline must leave time for the probes: more than "
+                       f"{healthcheck.SCONTROL_SECONDS + 1:g} s")  # fmt: skip
     lock = Path(lock_file) if lock_file else healthcheck.default_lock(node)
     try:
         with healthcheck.lock(lock) as held:
             if not held:
                 _log(f"node={node} skipped: the previous run still holds {lock}", log_file)
                 sys.exit(0)
-            code, line, logged = healthcheck.run(
-                node, options, expect_file, strict, limit_seconds, act, prom
+            outcome, logged = healthcheck.run(
+                node, options, expect_file, strict, limit_seconds, act, prom, debug
             )
     except OSError as exc:
-        raise BadInput(f"{exc.filename}: {exc.strerror}") from exc
+        raise BadInput(f"{exc.filename or lock}: {exc.strerror}") from exc
     _log(logged, log_file)
-    click.echo(line)
-    sys.exit(code)
+    click.echo(outcome.line)
+    sys.exit(outcome.code)
 
 
 def _log(line: str, path: str | None) -> None:
@@ -139,8 +144,9 @@ def _default_envcheck() -> str:
     "--dir",
     "folder",
     type=click.Path(file_okay=False),
-    help="Folder, on a file system the nodes share, for the reports (kept); default: a "
-    "temporary folder in the current directory, removed afterwards.",
+    help="Folder, on a file system the nodes share, for the reports (kept; each node's "
+    "report is replaced); default: a temporary folder in the current directory, removed "
+    "afterwards.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print envcheck.fleet/1 on stdout.")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Also write JUnit XML.")
@@ -170,15 +176,17 @@ def run_cmd(
         args = shlex.split(envcheck_args)
     except ValueError as exc:
         raise BadInput(f"--args: {exc}") from exc
-    with _report_folder(folder) as where:
-        try:
+    try:
+        with _report_folder(folder) as where:
             rows = gather.gather(
                 where, envcheck_path, args, partition, limit_seconds, list(srun_args)
             )
-        except nodes.SlurmError as exc:
-            raise BadInput(str(exc)) from exc
-        fleet = table.merge(rows, strict)
-        emit(fleet, as_json, junit)
+            fleet = table.merge(rows, strict)
+            emit(fleet, as_json, junit)
+    except nodes.SlurmError as exc:
+        raise BadInput(str(exc)) from exc
+    except OSError as exc:
+        raise BadInput(f"{exc.filename or folder or '.'}: {exc.strerror}") from exc
     sys.exit(0 if fleet.verdict.ready else 1)
 
 

@@ -4,8 +4,8 @@ table. Slurm does the distribution; we only read what each node wrote.
 Each task writes its report to ``<dir>/<node>.json``, named by SLURMD_NODENAME (Slurm's own
 ``%N`` is the host name, which several slurmd on one host share). The folder must be one the
 nodes can write and this host can read: a shared file system, as job output needs anyway.
-A node that cannot take the job (drained, down) or writes no report within the deadline is a
-row saying so.
+A node that cannot take the step now (drained, down, every CPU allocated) or writes no report
+within the deadline is a row saying so.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import shlex
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from envcheck.fleet import table
@@ -21,7 +22,8 @@ from envcheck.probes import subproc
 from envcheck.slurm import nodes
 
 # Per node: the report on stdout, the human report (the reason, should the JSON be missing) aside.
-TASK = 'exec {envcheck} --json {args} >"{dir}/$SLURMD_NODENAME.json" 2>"{dir}/$SLURMD_NODENAME.err"'
+# Every piece but the node's name is quoted for the shell: a folder may hold any character.
+TASK = 'exec {envcheck} --json {args} >{dir}/"$SLURMD_NODENAME".json 2>{dir}/"$SLURMD_NODENAME".err'
 
 
 def srun_command(
@@ -37,7 +39,7 @@ def srun_command(
     task = TASK.format(
         envcheck=shlex.quote(envcheck),
         args=" ".join(shlex.quote(a) for a in envcheck_args),
-        dir=str(folder).replace('"', '\\"'),
+        dir=shlex.quote(str(folder)),
     )
     cmd = [
         nodes.command_path("srun"),
@@ -62,49 +64,78 @@ def gather(
     deadline: float,
     srun_args: list[str],
 ) -> list[table.Node]:
-    """Run envcheck on every schedulable node of the partition; one row per node listed."""
+    """Run envcheck on every free node (one srun per partition, side by side: a job runs in one
+    partition); one row per node listed, in sinfo's order."""
     listed = nodes.listed(partition)
     if not listed:
-        raise nodes.SlurmError(
-            f"sinfo lists no node{f' in partition {partition}' if partition else ''}"
-        )
-    ready = [n.name for n in listed if n.schedulable]
-    job_name = f"envcheck-{uuid.uuid4().hex[:8]}"
-    outcome = None
-    if ready:
-        cmd = srun_command(
-            ready, folder, envcheck, envcheck_args, partition, deadline, job_name, srun_args
-        )
-        outcome = subproc.run(cmd, deadline)
-        if outcome.timed_out:
-            # srun was stopped; make sure its job does not run on without us.
-            with contextlib.suppress(nodes.SlurmError):
-                nodes.command("scancel", f"--name={job_name}")
+        where = f" in partition {partition}" if partition else ""
+        raise nodes.SlurmError(f"sinfo lists no node{where}")
+    groups: dict[str, list[str]] = {}
+    for node in listed:
+        if node.free:
+            groups.setdefault(node.partition, []).append(node.name)
+            for suffix in (".json", ".err"):  # a report from an earlier run is not this run's
+                (folder / f"{node.name}{suffix}").unlink(missing_ok=True)
+    outcomes: dict[str, subproc.Outcome] = {}
+    if groups:
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            futures = {
+                part: pool.submit(
+                    _srun, names, folder, envcheck, envcheck_args, part, deadline, srun_args
+                )
+                for part, names in groups.items()
+            }
+            outcomes = {part: f.result() for part, f in futures.items()}
     rows = []
     for node in listed:
-        if not node.schedulable:
-            why = f"not available to jobs: {node.state}" + (
-                f" ({node.reason})" if node.reason else ""
-            )
-            rows.append(table.unreadable(node.name, "sinfo", why))
-            continue
-        rows.append(_row(node.name, folder, deadline, outcome))
+        if node.free:
+            rows.append(_row(node.name, folder, deadline, outcomes[node.partition]))
+        else:
+            why = f"not available to jobs: {node.state}"
+            rows.append(table.unreadable(node.name, "sinfo", why + _paren(node.reason)))
     return rows
 
 
-def _row(name: str, folder: Path, deadline: float, outcome: subproc.Outcome | None) -> table.Node:
+def _srun(
+    names: list[str],
+    folder: Path,
+    envcheck: str,
+    envcheck_args: list[str],
+    partition: str,
+    deadline: float,
+    srun_args: list[str],
+) -> subproc.Outcome:
+    job_name = f"envcheck-{uuid.uuid4().hex[:8]}"
+    cmd = srun_command(
+        names, folder, envcheck, envcheck_args, partition, deadline, job_name, srun_args
+    )
+    done = False
+    try:
+        outcome = subproc.run(cmd, deadline)
+        done = not outcome.timed_out
+        return outcome
+    finally:
+        if not done:  # stopped at the deadline or interrupted: the job must not run on
+            with contextlib.suppress(nodes.SlurmError):
+                nodes.command("scancel", f"--name={job_name}")
+
+
+def _paren(text: str | None) -> str:
+    return f" ({text})" if text else ""
+
+
+def _row(name: str, folder: Path, deadline: float, outcome: subproc.Outcome) -> table.Node:
     report = folder / f"{name}.json"
     if report.exists() and report.stat().st_size:
         # Slurm's name for the node, whatever host name the report carries.
         return dataclasses.replace(table.load([report])[0], name=name)
-    err = folder / f"{name}.err"
-    last = [line for line in _text(err).splitlines() if line.strip()]
-    if outcome is not None and outcome.timed_out:
+    last = [line for line in _text(folder / f"{name}.err").splitlines() if line.strip()]
+    if outcome.timed_out:
         why = f"no report within {deadline:g} s"
     elif last:
         why = f"no report: {last[-1][:200]}"
-    elif outcome is not None and outcome.error:
-        why = f"no report: srun: {outcome.error[:200]}"
+    elif outcome.error:
+        why = f"no report: {outcome.error[:200]}"  # srun's own message, "srun: error: ..."
     else:
         why = "no report"
     return table.unreadable(name, "srun", why)

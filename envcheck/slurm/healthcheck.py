@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import fcntl
 import os
 import syslog
@@ -22,13 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from envcheck import health
+from envcheck.report import PREFIX
 from envcheck.slurm import nodes
 
-OURS = health.PREFIX.strip()  # "envcheck:", the mark of a drain this program made
+OURS = PREFIX.strip()  # "envcheck:", the mark of a drain this program made
 # Slurm keeps any length, but `sinfo -R` shows 20 characters by default and admins widen it
 # (`sinfo -R -o "%80E %N"`): 80 bytes keep the check id and most of its summary.
 REASON_BYTES = 80
-READY, NOT_READY, UNKNOWN = 0, 1, 2
+# Of the run's --deadline, what `scontrol show` and `scontrol update` may take (each bounded by
+# half of it; slurmctld answers in milliseconds): the probes get the rest.
+SCONTROL_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -40,24 +44,35 @@ class Action:
 
 
 def decide(ready: bool, reason: str, current: nodes.NodeState) -> Action:
-    """What to do with the node, from the verdict and its current state (a pure function)."""
-    ours = current.drained and (current.reason or "").startswith(OURS)
+    """What to do with the node, from the verdict and its current state (a pure function).
+
+    Any reason that is not ours (an admin's drain, a DOWN or FAIL with its note, another health
+    check) marks the node as someone else's: never resumed, never overwritten."""
+    ours = (current.reason or "").startswith(OURS)
+    if current.reason and not ours:
+        return Action("none", f"left to whoever set: {current.reason}")
     if ready:
-        if ours:
+        if ours and current.drained and not current.down:
             return Action("resume", f"ready again; was drained: {current.reason}")
         return Action("none", "ready")
-    if current.drained and not ours:
-        return Action("none", f"not ready, left drained by someone else: {current.reason}")
-    if ours and current.reason == reason:
+    if ours and current.drained and current.reason == reason:
         return Action("none", "not ready, already drained for this")
     return Action("drain", reason)
 
 
 @contextlib.contextmanager
 def lock(path: Path) -> Iterator[bool]:
-    """Hold the node's lock for the run: True, or False when another run holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold the node's lock for the run: True, or False when another run holds it.
+
+    The lock decides whether the check runs at all, so nobody but us may hold or plant it: its
+    folder is ours alone (0700), and a symlink there is refused."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = path.parent.stat()
+    if folder.st_uid != os.geteuid() or folder.st_mode & 0o022:
+        raise PermissionError(
+            errno.EPERM, "lock folder must be owned by us and not writable by others", str(path)
+        )
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,9 +85,9 @@ def lock(path: Path) -> Iterator[bool]:
 
 
 def default_lock(node: str) -> Path:
-    """One lock per node name (several slurmd may share a host), where root's locks live."""
-    folder = Path("/run/lock") if os.path.isdir("/run/lock") else Path(tempfile.gettempdir())
-    return folder / f"envcheck-slurm-health-{node}.lock"
+    """One lock per node name (several slurmd may share a host), in a folder of root's own."""
+    base = Path("/run") if os.path.isdir("/run") else Path(tempfile.gettempdir())
+    return base / f"envcheck-{os.geteuid()}" / f"slurm-health-{node}.lock"
 
 
 def log(line: str, path: str | None) -> None:
@@ -94,39 +109,26 @@ def run(
     limit_seconds: float,
     act: bool,
     prom: str | None = None,
-) -> tuple[int, str, str]:
-    """Probe, judge and act on the node: (exit code, the one line for stdout, the log line)."""
-    from envcheck import expect
-
-    try:
-        expectations = expect.load(expect_file) if expect_file else expect.Expectations()
-    except expect.ExpectError as exc:
-        line = health.one_line(f"bad --expect: {exc}", REASON_BYTES)
-        return UNKNOWN, line, f"node={node} no verdict: {line}"
-    try:
-        report = health.judge_within(options, expectations, strict, limit_seconds)
-    except health.DeadlineExceeded:
-        line = health.one_line(f"no verdict within --deadline {limit_seconds:g} s", REASON_BYTES)
-        return UNKNOWN, line, f"node={node} no verdict: {line}"
-    from envcheck.report import short_reason
-
-    ready = report.verdict.ready
-    code = READY if ready else NOT_READY
-    line = (
-        health.one_line(report.verdict.summary, REASON_BYTES)
-        if ready
-        else short_reason(report, REASON_BYTES)
+    debug: bool = False,
+) -> tuple[health.Outcome, str]:
+    """Probe, judge and act on the node, all inside ``limit_seconds``: (the outcome, whose line
+    goes to stdout, and the log line)."""
+    outcome = health.check(
+        options, expect_file, strict, limit_seconds - SCONTROL_SECONDS, REASON_BYTES, debug
     )
-    verdict = "ready" if ready else "not-ready"
+    if outcome.report is None:
+        return outcome, f"node={node} no verdict: {outcome.line}"
+    verdict = "ready" if outcome.code == health.READY else "not-ready"
     if not act:
-        logged = f"node={node} verdict={verdict} action=none (--no-drain): {line}"
+        logged = f"node={node} verdict={verdict} action=none (--no-drain): {outcome.line}"
     else:
         try:
-            action = decide(ready, line, nodes.state(node))
+            timeout = SCONTROL_SECONDS / 2
+            action = decide(outcome.code == health.READY, outcome.line, nodes.state(node, timeout))
             if action.kind == "drain":
-                nodes.drain(node, line)
+                nodes.drain(node, outcome.line, timeout)
             elif action.kind == "resume":
-                nodes.resume(node)
+                nodes.resume(node, timeout)
             logged = f"node={node} verdict={verdict} action={action.kind}: {action.why}"
         except nodes.SlurmError as exc:
             logged = f"node={node} verdict={verdict} action=failed: {exc}"
@@ -134,7 +136,7 @@ def run(
         from envcheck.render import prom as prom_render
 
         try:
-            prom_render.write(report, prom)
+            prom_render.write(outcome.report, prom)
         except OSError as exc:
             logged += f" (metrics not written: {prom}: {exc.strerror or exc})"
-    return code, line, logged
+    return outcome, logged

@@ -7,14 +7,18 @@ are looked up on the standard system path when PATH is empty.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 COMMAND_TIMEOUT = 15.0  # slurmctld answers in milliseconds; a hung one must not hang us
-# States in which a node takes new jobs (sinfo's long names, flags stripped).
-SCHEDULABLE = frozenset({"idle", "mixed", "allocated", "completing"})
+# sinfo's states of a node with a free CPU for one more step right now.
+FREE = frozenset({"idle", "mixed"})
+
+
+_REASON = re.compile(r"\bReason=(.*?) \[[^\]\s@]+@[^\]\s]+\]")
 
 
 class SlurmError(Exception):
@@ -30,6 +34,11 @@ class NodeState:
     @property
     def drained(self) -> bool:
         return "DRAIN" in self.state.split("+")
+
+    @property
+    def down(self) -> bool:
+        """DOWN or FAIL: Slurm's own, or an admin's, verdict that a resume must not override."""
+        return bool({"DOWN", "FAIL", "FAILING"} & set(self.state.split("+")))
 
 
 def command_path(name: str) -> str:
@@ -59,46 +68,51 @@ def command(name: str, *args: str, timeout: float = COMMAND_TIMEOUT) -> str:
     return proc.stdout
 
 
-def state(node: str) -> NodeState:
+def state(node: str, timeout: float = COMMAND_TIMEOUT) -> NodeState:
     """The node's state and drain reason, from `scontrol show node NODE --oneliner`."""
-    out = command("scontrol", "show", "node", node, "--oneliner").strip()
-    # Reason is the last field and may hold spaces; Slurm appends "[user@time]" to it.
-    head, _, reason = out.partition(" Reason=")
-    fields = dict(part.split("=", 1) for part in head.split() if "=" in part)
+    out = command("scontrol", "show", "node", node, "--oneliner", timeout=timeout).strip()
+    fields = dict(part.split("=", 1) for part in out.split() if "=" in part)
     if fields.get("NodeName") != node:
         raise SlurmError(f"scontrol show node {node}: no such node")
-    text = reason.rsplit(" [", 1)[0].strip() if reason else None
-    return NodeState(node, fields.get("State", ""), text or None)
+    # The reason may hold spaces and other fields may follow it; Slurm ends it with [user@time].
+    match = _REASON.search(out)
+    return NodeState(node, fields.get("State", ""), match[1].strip() if match else None)
 
 
-def drain(node: str, reason: str) -> None:
-    command("scontrol", "update", f"nodename={node}", "state=drain", f"reason={reason}")
+def drain(node: str, reason: str, timeout: float = COMMAND_TIMEOUT) -> None:
+    command(
+        "scontrol", "update", f"nodename={node}", "state=drain", f"reason={reason}",
+        timeout=timeout,
+    )  # fmt: skip
 
 
-def resume(node: str) -> None:
-    command("scontrol", "update", f"nodename={node}", "state=resume")
+def resume(node: str, timeout: float = COMMAND_TIMEOUT) -> None:
+    command("scontrol", "update", f"nodename={node}", "state=resume", timeout=timeout)
 
 
 @dataclass(frozen=True)
 class ListedNode:
     name: str
-    state: str  # sinfo's long name, e.g. "drained", "idle"
+    partition: str  # the first partition sinfo lists it in
+    state: str  # sinfo's long name, e.g. "drained", "idle", "mixed"
     reason: str | None
 
     @property
-    def schedulable(self) -> bool:
-        return self.state.rstrip("*~#!%$@^-") in SCHEDULABLE
+    def free(self) -> bool:
+        """Can take a one-CPU step now: idle or mixed ("*": not responding, "~": powered off
+        and the like mark a node that cannot)."""
+        return self.state in FREE
 
 
 def listed(partition: str | None = None) -> list[ListedNode]:
     """The nodes of a partition (all partitions by default), each once, in sinfo's order."""
-    args = ["--noheader", "--Node", "--format=%N|%T|%E"]
+    args = ["--noheader", "--Node", "--format=%N|%P|%T|%E"]
     if partition:
         args.append(f"--partition={partition}")
     seen: dict[str, ListedNode] = {}
     for line in command("sinfo", *args).splitlines():
-        name, _, rest = line.partition("|")
-        node_state, _, reason = rest.partition("|")
+        name, part, node_state, reason = [*line.split("|", 3), "", "", ""][:4]
         if name and name not in seen:
-            seen[name] = ListedNode(name, node_state, None if reason in ("", "none") else reason)
+            why = None if reason in ("", "none") else reason
+            seen[name] = ListedNode(name, part.rstrip("*"), node_state, why)
     return list(seen.values())

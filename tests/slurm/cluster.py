@@ -100,7 +100,9 @@ class Cluster:
         self.log = self.dir / "health.log"
         # slurmd's HealthCheckProgram: run as root with only SLURMD_NODENAME set.
         self.health_script = self._script(
-            "health.sh", f"{envcheck} slurm health --log {self.log} {self.health_args}"
+            "health.sh",
+            f"{envcheck} slurm health --log {self.log} "
+            f'--lock "{self.dir}/locks/$SLURMD_NODENAME.lock" {self.health_args}',
         )
         # What `envcheck slurm run --envcheck` starts on each node.
         self.task_script = self._script("task.sh", f'{envcheck} "$@"')

@@ -116,7 +116,7 @@ def test_an_admins_drain_is_left_alone_healthy_or_not(healthy):
     assert "DRAIN" in _state(c, "n1") and _reason(c, "n1") == "maintenance: reseat GPU 3"
     assert "DRAIN" in _state(c, "n3") and _reason(c, "n3") == "RMA ticket 42"
     assert all("action=none" in line for line in _runs_since(c, mark, "n1"))
-    assert any("left drained by someone else" in line for line in _runs_since(c, mark, "n3"))
+    assert any("left to whoever set: RMA ticket 42" in line for line in _runs_since(c, mark, "n3"))
 
 
 def test_overlapping_runs_do_not_pile_up(healthy):
@@ -142,28 +142,50 @@ def test_slurm_run_gathers_the_fleet_table(healthy, tmp_path):
     c = healthy
     c.set_scenario("n3", "gpu_lost")
     c.wait_for(lambda: "DRAIN" in _state(c, "n3"), SETTLE, "n3 drained")
-    proc = _slurm_run(c, tmp_path, "--dir", str(tmp_path / "reports"))
+    proc = _slurm_run(c, tmp_path)
     assert proc.returncode == 1, proc.stderr
     fleet = json.loads(proc.stdout)
     rows = {n["name"]: n for n in fleet["nodes"]}
     assert sorted(rows) == ["n1", "n2", "n3"]
     assert rows["n1"]["ready"] is True and rows["n2"]["ready"] is True
     assert rows["n3"]["error"].startswith("not available to jobs: drained (envcheck: driver.")
-    assert sorted(p.name for p in (tmp_path / "reports").glob("*.json")) == ["n1.json", "n2.json"]
     assert "n3" in proc.stderr  # the human table
+    assert list(tmp_path.iterdir()) == []  # the default report folder (in the cwd) is gone
 
 
 def test_slurm_run_names_a_node_that_does_not_answer_in_time(healthy, tmp_path):
     c = healthy
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    # A ready report of n2 from an earlier run must not stand in for this run's silence.
+    first = _slurm_run(c, tmp_path, "--dir", str(reports))
+    assert first.returncode == 0 and (reports / "n2.json").exists(), first.stderr
     c.set_scenario("n2", "hang_init")  # its NVML probe hangs for the whole --timeout 60
-    proc = _slurm_run(c, tmp_path, "--deadline", "8", args="--no-torch --timeout 60")
+    proc = _slurm_run(
+        c, tmp_path, "--dir", str(reports), "--deadline", "8", args="--no-torch --timeout 60"
+    )
     assert proc.returncode == 1, proc.stderr
     rows = {n["name"]: n for n in json.loads(proc.stdout)["nodes"]}
     assert rows["n2"]["error"] == "no report within 8 s"
     assert rows["n1"]["ready"] is True and rows["n3"]["ready"] is True
-    # The job was cancelled, and the default report folder (in the cwd) removed.
+    # The job was cancelled at the deadline.
     c.wait_for(lambda: c.run("squeue", "-h").stdout.strip() == "", 15, "no job left")
-    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_srun_task_quotes_a_folder_with_shell_syntax(tmp_path):
+    """The task is a `sh -c` string: a folder named like a command substitution stays a name."""
+    from envcheck.slurm.gather import srun_command
+
+    folder = tmp_path / 'r$(touch INJECTED)`touch INJECTED2`"x'
+    folder.mkdir()
+    cmd = srun_command(["n1"], folder, "echo", ["--no-torch"], None, 10, "job", [])
+    assert cmd[-3:-1] == ["sh", "-c"]
+    subprocess.run(
+        ["sh", "-c", cmd[-1]], cwd=tmp_path, env={"SLURMD_NODENAME": "n1", "PATH": "/bin:/usr/bin"},
+        check=True, timeout=10,
+    )  # fmt: skip
+    assert (folder / "n1.json").read_text() == "--json --no-torch\n"
+    assert not list(tmp_path.glob("INJECTED*"))
 
 
 def _slurm_run(c: Cluster, cwd, *options: str, args: str = "--no-torch"):
@@ -233,6 +255,10 @@ def test_decide_never_touches_a_drain_that_is_not_ours():
     ours = NodeState("n1", "IDLE+DRAIN", "envcheck: driver.present: no GPU")
     idle = NodeState("n1", "IDLE", None)
     reason = "envcheck: gpu.lost: GPU 0 fell off the bus"
+    down = NodeState("n1", "DOWN+DRAIN", "envcheck: driver.present: no GPU")
+    admin_down = NodeState("n1", "DOWN", "RMA ticket 42")
+    assert decide(True, "", down).kind == "none"  # Slurm's DOWN is not ours to lift
+    assert decide(False, reason, admin_down).kind == "none"  # a reason of someone else's
     assert decide(True, "", admin).kind == "none"
     assert decide(False, reason, admin).kind == "none"
     assert decide(True, "", ours).kind == "resume"
@@ -240,3 +266,23 @@ def test_decide_never_touches_a_drain_that_is_not_ours():
     assert decide(False, ours.reason, ours).kind == "none"  # the same: nothing to do
     assert decide(False, reason, idle).kind == "drain"
     assert decide(True, "", idle).kind == "none"
+
+
+def test_a_crash_in_the_health_check_is_one_line_exit_2_and_logged(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from envcheck import health
+    from envcheck.cli import main
+
+    def broken(*args):
+        raise RuntimeError("a bug\nwith a second line")
+
+    monkeypatch.setattr(health, "judge_within", broken)
+    log = tmp_path / "health.log"
+    args = ["slurm", "health", "--node", "n9", "--lock", str(tmp_path / "n9.lock"),
+            "--log", str(log), "--no-drain"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert result.output == "envcheck: envcheck failed: RuntimeError: a bug with a second line\n"
+    (line,) = log.read_text().splitlines()
+    assert line.endswith("node=n9 no verdict: " + result.output.strip())
