@@ -6,7 +6,8 @@ For each count: a throwaway cluster (the tests' own, tests/slurm/cluster.py: mun
 N slurmd on 127.0.0.1, every node a healthy fake H100 through the fake NVML), then
 `envcheck slurm run --json --args "--no-torch --timeout 60"` timed as a whole process, once
 after one warm-up. All nodes share this machine's cores, so the time grows with N here where a
-real cluster runs them side by side (and the probes' usual 5 s would starve: 60 s here). Needs root and the Slurm packages (`.ci/run` installs them).
+real cluster runs them side by side (and the probes' usual 5 s would starve: 60 s here). Needs
+root and the Slurm packages (`.ci/run` installs them).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def measure(count: int, lib_dir: Path) -> dict:
         start = time.perf_counter()
         cluster.wait_for(lambda: _idle(cluster), 120, f"{count} nodes idle")
         up = time.perf_counter() - start
+        args = "--no-torch --timeout 60"
         cmd = [sys.executable, "-m", "envcheck", "slurm", "run", "--json", "--deadline", "600",
-               "--envcheck", str(cluster.task_script), "--args", "--no-torch --timeout 60"]  # fmt: skip
+               "--envcheck", str(cluster.task_script), "--args", args]  # fmt: skip
         times = []
         for _ in range(2):  # a warm-up, then the measured run
             start = time.perf_counter()
