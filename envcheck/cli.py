@@ -8,6 +8,7 @@ stderr. Expected failures print one line, never a traceback (--debug shows it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -21,6 +22,7 @@ from envcheck import __version__
 from envcheck.fleet.cli import fleet_cmd
 from envcheck.images.cli import images_group
 from envcheck.npd import npd_cmd
+from envcheck.options import probe_options, seconds
 from envcheck.slurm.cli import slurm_group
 
 
@@ -141,60 +143,8 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-# A day: longer than any probe may sensibly wait; past it a value is a typo, not a choice.
-MAX_SECONDS = 86400.0
-
-
-def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not 0 < value <= MAX_SECONDS:  # NaN fails this too
-        raise click.BadParameter(f"must be seconds in (0, {MAX_SECONDS:g}], got {value:g}")
-    return value
-
-
 @main.command("check", cls=DefaultCommand)
-@click.option(
-    "--timeout",
-    type=float,
-    default=5.0,
-    show_default=True,
-    callback=_positive,
-    help="Seconds each host probe (NVML, nvcc) may take.",
-)
-@click.option(
-    "--torch/--no-torch",
-    "with_torch",
-    default=True,
-    show_default=True,
-    help="Probe torch (in a child process: importing it takes seconds).",
-)
-@click.option(
-    "--torch-timeout",
-    type=float,
-    default=60.0,
-    show_default=True,
-    callback=_positive,
-    help="Seconds for importing torch and initialising CUDA.",
-)
-@click.option(
-    "--smoke/--no-smoke",
-    default=True,
-    show_default=True,
-    help="Run a matmul and a cuDNN convolution on each GPU against the CPU.",
-)
-@click.option(
-    "--smoke-timeout",
-    type=float,
-    default=30.0,
-    show_default=True,
-    callback=_positive,
-    help="Seconds for the smoke test, on top of --torch-timeout.",
-)
-@click.option(
-    "--python",
-    "python",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Probe the torch of this interpreter (e.g. your training environment's).",
-)
+@probe_options(torch_timeout=60.0, smoke=True, smoke_timeout=30.0)
 @click.option(
     "--with-workloads",
     is_flag=True,
@@ -205,7 +155,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float
     type=float,
     default=900.0,
     show_default=True,
-    callback=_positive,
+    callback=seconds,
     help="Seconds the workload may take.",
 )
 @click.option(
@@ -222,12 +172,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float
 )
 @output_options
 def check_cmd(
-    timeout: float,
-    with_torch: bool,
-    torch_timeout: float,
-    smoke: bool,
-    smoke_timeout: float,
-    python: str | None,
+    options: Any,
     with_workloads: bool,
     workload_timeout: float,
     docker_gpu_image: str | None,
@@ -237,16 +182,11 @@ def check_cmd(
     """Probe this machine and judge it."""
 
     def facts() -> Any:
-        from envcheck.collect import Options, collect
+        from envcheck.collect import collect
 
         collected = collect(
-            Options(
-                timeout=timeout,
-                torch=with_torch,
-                torch_timeout=torch_timeout,
-                smoke=smoke,
-                smoke_timeout=smoke_timeout,
-                python=python,
+            dataclasses.replace(
+                options,
                 workloads=with_workloads,
                 workload_timeout=workload_timeout,
                 docker_gpu_image=docker_gpu_image,

@@ -19,6 +19,8 @@ from typing import Any
 
 import click
 
+from envcheck.options import probe_options, seconds
+
 # The answers of a scheduled check, the same for NPD (OK, NonOK, Unknown) and Slurm wrappers.
 READY, NOT_READY, NO_VERDICT = 0, 1, 2
 DEFAULT_DEADLINE = 50.0  # under NPD's plugin timeout (60 s in deploy/) and slurmd's 60 s kill
@@ -113,14 +115,9 @@ def judge_within(options: Any, expectations: Any, strict: bool, seconds: float) 
     return judge(facts, expectations, strict)
 
 
-def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    from envcheck.cli import _positive  # not at import time: envcheck.cli imports the commands
-
-    return _positive(ctx, param, value)
-
-
-def probe_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options of a scheduled check; the command receives ``options`` (collect.Options),
+def scheduled_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a scheduled check: the probe options with light defaults, --expect,
+    --strict and --deadline. The command receives ``options`` (collect.Options),
     ``expect_file``, ``strict`` and ``limit_seconds``."""
 
     @click.option(
@@ -130,80 +127,19 @@ def probe_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         help="TOML file of expectations, as for `envcheck --expect`.",
     )
     @click.option("--strict", is_flag=True, help="Count warnings as a problem.")
-    @click.option(
-        "--timeout",
-        type=float,
-        default=5.0,
-        show_default=True,
-        callback=_seconds,
-        help="Seconds each host probe (NVML, nvcc, Docker) may take.",
-    )
-    @click.option(
-        "--torch/--no-torch",
-        "with_torch",
-        default=True,
-        show_default=True,
-        help="Probe torch (off where the check runs on a host without it).",
-    )
-    @click.option(
-        "--torch-timeout",
-        type=float,
-        default=DEFAULT_TORCH_TIMEOUT,
-        show_default=True,
-        callback=_seconds,
-        help="Seconds for importing torch and initialising CUDA.",
-    )
-    @click.option(
-        "--smoke/--no-smoke",
-        default=False,
-        show_default=True,
-        help="Also run the matmul and convolution smoke test on each GPU (CUDA work on GPUs "
-        "that may be running jobs).",
-    )
-    @click.option(
-        "--smoke-timeout",
-        type=float,
-        default=DEFAULT_SMOKE_TIMEOUT,
-        show_default=True,
-        callback=_seconds,
-        help="Seconds for the smoke test, on top of --torch-timeout.",
-    )
-    @click.option(
-        "--python",
-        "python",
-        type=click.Path(exists=True, dir_okay=False),
-        help="Probe the torch of this interpreter.",
-    )
+    @probe_options(DEFAULT_TORCH_TIMEOUT, smoke=False, smoke_timeout=DEFAULT_SMOKE_TIMEOUT)
     @click.option(
         "--deadline",
         "limit_seconds",
         type=float,
         default=DEFAULT_DEADLINE,
         show_default=True,
-        callback=_seconds,
+        callback=seconds,
         help="Seconds for the whole run; past it every probe is stopped and there is no "
         "verdict. Keep it under the scheduler's own kill timeout.",
     )
     @functools.wraps(fn)
-    def wrapper(
-        with_torch: bool,
-        timeout: float,
-        torch_timeout: float,
-        smoke: bool,
-        smoke_timeout: float,
-        python: str | None,
-        **rest: Any,
-    ) -> Any:
-        from envcheck.collect import Options
-
-        options = Options(
-            timeout=timeout,
-            torch=with_torch,
-            torch_timeout=torch_timeout,
-            smoke=smoke,
-            smoke_timeout=smoke_timeout,
-            python=python,
-        )
-        return fn(options=options, **rest)
+    def wrapper(**kwargs: Any) -> Any:
+        return fn(**kwargs)
 
     return wrapper

@@ -51,7 +51,7 @@ class _NpdCommand(click.Command):
 
 
 @click.command("npd", cls=_NpdCommand)
-@health.probe_options
+@health.scheduled_options
 @click.option("--debug", is_flag=True, help="Let an unexpected error end in its traceback.")
 def npd_cmd(
     options: Any, expect_file: str | None, strict: bool, limit_seconds: float, debug: bool

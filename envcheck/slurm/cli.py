@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from envcheck import health
+from envcheck.options import seconds
 
 DEFAULT_RUN_DEADLINE = 300.0  # torch (60 s) and the smoke test (30 s) on every node, and srun
 
@@ -57,7 +58,7 @@ def slurm_group() -> None:
     type=click.Path(dir_okay=False),
     help="Also write Prometheus metrics for node_exporter's textfile collector.",
 )
-@health.probe_options
+@health.scheduled_options
 @click.option("--debug", is_flag=True, help="Let an unexpected error end in its traceback.")
 def health_cmd(
     node: str | None,
@@ -124,7 +125,7 @@ def _default_envcheck() -> str:
     type=float,
     default=DEFAULT_RUN_DEADLINE,
     show_default=True,
-    callback=health._seconds,
+    callback=seconds,
     help="Seconds for srun and every node's check; a node without a report by then is a row "
     "saying so.",
 )
