@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
+    from workloads.digits.run import DigitsOptions, run_digits
+    from workloads.digits.table import digits_table
     from workloads.errors import WorkloadError
-    from workloads.records import dumps
-    from workloads.render import digits_table, validation_lines
-    from workloads.runner import DigitsOptions, run_digits
+    from workloads.output import dumps, validation_lines
 
     options = DigitsOptions(
         scales=(args.scale,),

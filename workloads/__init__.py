@@ -3,6 +3,13 @@
 Deliberately light: importing the package must not import torch, skorch or scikit-learn, so
 that tools (envcheck, the CLI's ``--help``) can find it without paying for them. The heavy
 modules are imported by the code that runs a workload.
+
+Each workload is a subpackage with the same parts: ``data``, ``models``, ``run``, ``records``,
+``validation``, ``table`` and ``plot`` (``workloads.digits``, ``workloads.train``). What they
+share sits here: ``timing`` (warm-up, synchronised clocks, pinned threads), ``machine`` (what
+the machine is, which device a run gets), ``networks`` (the torch modules), ``skorch_fast`` (the
+resident-tensor skorch path), ``estimators`` (reading a fitted estimator, the one scikit-learn
+MLP), ``output`` and ``charts`` (JSON text, table cells, figures) and ``errors``.
 """
 
 __all__ = ["DEVICES", "DIGITS_SCHEMA", "TRAIN_SCHEMA"]

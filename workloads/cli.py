@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import signal
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from workloads import DEVICES
-from workloads.models import MODEL_NAMES, MODELS
+from workloads import DEVICES, DIGITS_SCHEMA, TRAIN_SCHEMA
+from workloads.digits.models import MODEL_NAMES, MODELS
+from workloads.train.datasets import DATASETS, TASKS, usage
+from workloads.train.models import NET_SUMMARIES, NETS
 
 
 # The callbacks only parse; DigitsOptions.check() judges the values (one set of rules for the
@@ -46,7 +49,19 @@ def _check_output(ctx, param, value: str | None) -> str | None:
     return value
 
 
-_MODELS_HELP = "\n".join(f"  {name:<17} {spec.summary}" for name, spec in MODELS.items())
+def _listing(rows: list[tuple[str, str]]) -> str:
+    """Help-text rows (name, what it is), the text wrapped under its column; click keeps the
+    layout of a paragraph that starts with \\b."""
+    width = max(len(name) for name, _ in rows) + 2
+    lines = []
+    for name, text in rows:
+        wrapped = textwrap.wrap(text, 76 - width) or [""]
+        lines.append(f"  {name:<{width}}{wrapped[0]}")
+        lines += [f"  {'':<{width}}{more}" for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
+_MODELS_HELP = _listing([(name, spec.summary) for name, spec in MODELS.items()])
 
 
 def run_options(schema: str, plot_help: str) -> Callable[[Callable], Callable]:
@@ -99,8 +114,7 @@ def finish(
     """Write the JSON, print the table and the verdict, draw the plot; exit by the verdict."""
     from rich.console import Console
 
-    from workloads.records import dumps
-    from workloads.render import validation_lines
+    from workloads.output import dumps, validation_lines
 
     # With the JSON on stdout, everything for people goes to stderr.
     out = Console(stderr=json_path == "-")
@@ -180,7 +194,7 @@ def _interrupted(signum: int, frame: object) -> None:
     show_default=True,
     help="Epochs for the neural-net rows.",
 )
-@run_options("workloads.digits/1", "Write a log-log plot of fit time against rows per model.")
+@run_options(DIGITS_SCHEMA, "Write a log-log plot of fit time against rows per model.")
 @click.pass_context
 def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_path, plot) -> None:
     """skorch against scikit-learn on the digits, the workload that validates a machine.
@@ -192,10 +206,11 @@ def digits(ctx, scales, device, models, repeats, epochs, threads, seed, json_pat
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from workloads.digits.plot import plot_fit_times
+    from workloads.digits.run import DigitsOptions, planned_fits, run_digits
+    from workloads.digits.table import digits_table
     from workloads.errors import WorkloadError
-    from workloads.plot import plot_fit_times
-    from workloads.render import digits_table
-    from workloads.runner import DigitsOptions, planned_fits, resolve_device, run_digits
+    from workloads.machine import resolve_device
 
     options = DigitsOptions(
         scales=scales,
@@ -240,15 +255,21 @@ class DataProblem(click.ClickException):
     exit_code = 2
 
 
+_DATASETS_HELP = _listing(
+    [
+        (usage(name), f"{spec.summary}; {spec.epochs} epochs, --net {spec.net}")
+        for name, spec in DATASETS.items()
+    ]
+)
+_NETS_HELP = _listing(
+    [("auto", "the data set's network (above)")] + [(n, t) for n, t in NET_SUMMARIES.items()]
+)
 _TRAIN_EPILOG = (
     "\b\nData sets (--dataset):\n"
-    "  mnist, fashion-mnist, cifar10   torchvision's files in --data-dir (see --download)\n"
-    "  synthetic-linear                the seed's y = 3x + 2 + noise: NeuralNetRegressor\n"
-    "                                  against LinearRegression, slope and intercept\n"
-    "  synthetic-classification        the seed's y = [x1 + x2 > 1]\n"
-    "  file:PATH                       .csv (--target column, default the last), .npz\n"
-    "                                  (arrays X, y) or .pt/.pth (torch.save({'X': X, 'y': y}))"
-    "\n\n\bExit status: 0 validation passed, 1 validation failed, 2 bad options or bad data."
+    + _DATASETS_HELP
+    + "\n\n\b\nNetworks (--net):\n"
+    + _NETS_HELP
+    + "\n\n\bExit status: 0 validation passed, 1 validation failed, 2 bad options or bad data."
 )
 
 
@@ -282,8 +303,7 @@ _TRAIN_EPILOG = (
     "--epochs",
     type=click.IntRange(min=1),
     default=None,
-    help="Epochs for the neural rows. Default: per data set (5 MNIST-style, 10 CIFAR-10, "
-    "50 linear, 20 otherwise).",
+    help="Epochs for the neural rows. Default: per data set (see the list below).",
 )
 @click.option(
     "--limit",
@@ -294,17 +314,17 @@ _TRAIN_EPILOG = (
 @click.option("--target", default=None, metavar="COLUMN", help="A CSV file's target column.")
 @click.option(
     "--task",
-    type=click.Choice(["auto", "classification", "regression"]),
+    type=click.Choice(TASKS),
     default="auto",
     show_default=True,
     help="For a file: auto reads up to 50 distinct whole numbers as classes.",
 )
 @click.option(
     "--net",
-    type=click.Choice(["auto", "mlp", "cnn", "linear"]),
+    type=click.Choice(NETS),
     default="auto",
     show_default=True,
-    help="The torch module: auto is the CNN for CIFAR-10, a line for the linear set, else the MLP.",
+    help="The torch module (see the list below).",
 )
 @click.option(
     "--memory-budget",
@@ -321,7 +341,7 @@ _TRAIN_EPILOG = (
     default=None,
     help="DataLoader worker processes when streaming. Default: cores - 1, at most 4.",
 )
-@run_options("workloads.train/1", "Write the training loss per epoch and the throughput per row.")
+@run_options(TRAIN_SCHEMA, "Write the training loss per epoch and the throughput per row.")
 @click.pass_context
 def train(
     ctx,
@@ -346,9 +366,9 @@ def train(
     The data is read and checked before anything trains; a missing data folder or a bad file
     is one line and exit 2. The run passes by the data set's own rule (see the README).
     """
-    from workloads.datasets import parse_dataset
     from workloads.errors import DataError, WorkloadError
-    from workloads.filedata import check_path
+    from workloads.train.datasets import parse_dataset
+    from workloads.train.files import check_path
 
     try:  # what needs no torch first: a wrong name or a missing file is rejected at once
         _, path = parse_dataset(dataset)
@@ -362,9 +382,9 @@ def train(
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from workloads.trainplot import plot_training
-    from workloads.trainrender import train_table
-    from workloads.trainrun import TrainOptions, prepare, run_train
+    from workloads.train.plot import plot_training
+    from workloads.train.run import TrainOptions, prepare, run_train
+    from workloads.train.table import train_table
 
     options = TrainOptions(
         dataset=dataset,

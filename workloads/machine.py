@@ -1,12 +1,16 @@
-"""What the machine is and how many threads the run may use: recorded, never a hostname."""
+"""What the machine is: cores, CPU, GPU, library versions, and which device a run gets.
+
+Recorded in every result, never a hostname.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
+
+from workloads import DEVICES
+from workloads.errors import WorkloadError
 
 
 def usable_cores() -> int:
@@ -52,44 +56,45 @@ def library_versions() -> dict[str, str | None]:
     }
 
 
+# The packages a row's numbers depend on, by the row's library.
+ROW_PACKAGES = {
+    "skorch": ("skorch", "torch", "numpy"),
+    "torch": ("torch", "numpy"),
+    "scikit-learn": ("scikit-learn", "numpy"),
+}
+
+
+def row_versions(library: str) -> dict[str, str | None]:
+    """The versions recorded with one row: its library and what that library computes with."""
+    return {name: package_version(name) for name in ROW_PACKAGES[library]}
+
+
+def check_device(device: str) -> None:
+    if device not in DEVICES:
+        raise WorkloadError(f"--device: must be one of {', '.join(DEVICES)}, got {device!r}")
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` → cuda when torch sees a GPU, else cpu; ``cuda`` without one is an error."""
+    import torch
+
+    if requested == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if requested == "cuda":
+        build = f"torch {torch.__version__}"
+        why = "a CPU-only build" if torch.version.cuda is None else "no device visible"
+        raise WorkloadError(f"--device cuda: no CUDA device is available ({build}, {why})")
+    return "cpu"
+
+
 def gpu_name(device: str) -> str | None:
     import torch
 
     if not device.startswith("cuda") or not torch.cuda.is_available():
         return None
     return torch.cuda.get_device_name(torch.device(device))
-
-
-@contextmanager
-def pinned_threads(threads: int) -> Iterator[dict]:
-    """Pin torch's intra-op threads and every BLAS/OpenMP pool to ``threads``; yield what holds.
-
-    Unpinned, scikit-learn's BLAS and torch's pool each size themselves to the machine and the
-    numbers stop being comparable between machines (or between runs in a busy container).
-    """
-    import torch
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield {
-                "requested": threads,
-                "torch_intraop": torch.get_num_threads(),
-                "torch_interop": torch.get_num_interop_threads(),
-                "pools": [
-                    {
-                        "api": pool.get("internal_api"),
-                        "library": pool.get("prefix"),
-                        "version": pool.get("version"),
-                        "threads": pool.get("num_threads"),
-                    }
-                    for pool in threadpool_info()
-                ],
-            }
-    finally:
-        torch.set_num_threads(previous)
 
 
 def describe_machine(device: str, threads: dict) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.workloads.cli_run import run_cli
-from workloads.data import load_digits_split
+from workloads.digits.data import load_digits_split
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workloads.datasets import torchvision_advice
+from workloads.train.data import torchvision_advice
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import torch
 
 from tests.workloads.cli_run import run_cli
 from tests.workloads.train_cli import error_lines, invoke, run_json
-from workloads.datasets import guess_task, load_dataset
 from workloads.errors import DataError
-from workloads.filedata import read_file
+from workloads.train.data import guess_task, load_dataset
+from workloads.train.files import read_file
 
 
 def blobs(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +67,7 @@ def test_a_torch_save_file_trains_and_limit_caps_the_rows(tmp_path):
         tmp_path, "--dataset", f"file:{path}", "--limit", "50", "--device", "cpu"
     )
     assert result.exit_code == 0, result.output
-    assert data["dataset"]["reader"] == "workloads.filedata (pt)"
+    assert data["dataset"]["reader"] == "workloads.train.files (pt)"
     assert (data["dataset"]["train_rows"], data["dataset"]["test_rows"]) == (50, 40)
     assert data["dataset"]["full_train_rows"] == 160
 

@@ -132,12 +132,12 @@ def test_bad_options_exit_2_with_one_clear_line(args, message):
 
 def test_the_dataset_code_does_not_import_torchvision_and_envcheck_none_of_it():
     code = (
-        "import sys, envcheck.cli, workloads.cli, workloads.datasets, workloads.trainrun; "
+        "import sys, envcheck.cli, workloads.cli, workloads.train.data, workloads.train.run; "
         "print('torchvision' in sys.modules, 'torch' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    # trainrun needs torch (it trains); torchvision only when a torchvision set is read.
+    # train.run needs torch (it trains); torchvision only when a torchvision set is read.
     assert proc.stdout.split() == ["False", "True"]
     code = "import sys, envcheck.cli; print('torch' in sys.modules, 'workloads' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -15,7 +15,7 @@ import pytest
 from tests.workloads.cli_run import run_cli
 from tests.workloads.datafiles import banded_images, write_cifar10, write_mnist
 from tests.workloads.train_cli import error_lines, invoke, run_json
-from workloads.datasets import load_dataset
+from workloads.train.data import load_dataset
 
 
 def _torchvision_problem() -> str | None:

@@ -1,6 +1,6 @@
 """The floor: the digits network trained by a plain PyTorch loop, no skorch in the way.
 
-It shares :class:`~workloads.fastnet.ResidentTrainer` with the skorch fast path on purpose: the
+It shares :class:`~workloads.skorch_fast.ResidentTrainer` with the skorch fast path on purpose: the
 difference between the two rows is then exactly what skorch's machinery costs around the same
 training step, and the fast path has a fixed target to approach.
 """
@@ -10,8 +10,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from workloads.fastnet import ResidentTrainer, as_feature_tensor, as_target_tensor, build_optimizer
-from workloads.nets import DigitsNet
+from workloads.networks import DigitsNet
+from workloads.skorch_fast import (
+    ResidentTrainer,
+    as_feature_tensor,
+    as_target_tensor,
+    build_optimizer,
+)
 
 
 def nll_of_probabilities(y_proba: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:

@@ -12,14 +12,14 @@ from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 from skorch.dataset import ValidSplit
 
-from workloads.fastnet import (
+from workloads.networks import DigitsNet
+from workloads.skorch_fast import (
     FastNeuralNetClassifier,
     ResidentTrainer,
     build_optimizer,
     graphs_possible,
     speed_options,
 )
-from workloads.nets import DigitsNet
 
 
 def fast_net(**kwargs) -> FastNeuralNetClassifier:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from workloads.errors import DataError, WorkloadError
+from workloads.train.datasets import DATASETS, TASKS, parse_dataset
 
 # Seeds of the data itself (split, generated sets), apart from the training seed, so that every
 # run of every row sees the same rows: the seed tutorial's split seed.
@@ -29,17 +30,6 @@ LINEAR_TRUTH = {"slope": 3.0, "intercept": 2.0, "noise_sd": 1.0}
 MAX_AUTO_CLASSES = 50
 FILE_TEST_FRACTION = 0.2
 FILE_MIN_ROWS = 5
-TASKS = ("auto", "classification", "regression")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    task: str  # "classification" or "regression"; a file's is decided when it is read
-    source: str  # "torchvision", "synthetic" or "file"
-    epochs: int  # the default --epochs
-    net: str  # the default network: "mlp", "cnn" or "linear"
-    summary: str
 
 
 @dataclass(frozen=True)
@@ -48,41 +38,6 @@ class TorchvisionLayout:
     folder: str  # under --data-dir, where that class looks
     files: tuple[str, ...]  # what it needs there
 
-
-DATASETS: dict[str, DatasetSpec] = {
-    s.name: s
-    for s in (
-        DatasetSpec("mnist", "classification", "torchvision", 5, "mlp", "MNIST, 70,000 × 28×28"),
-        DatasetSpec(
-            "fashion-mnist",
-            "classification",
-            "torchvision",
-            5,
-            "mlp",
-            "Fashion-MNIST, 70,000 × 28×28",
-        ),
-        DatasetSpec(
-            "cifar10", "classification", "torchvision", 10, "cnn", "CIFAR-10, 60,000 × 3×32×32"
-        ),
-        DatasetSpec(
-            "synthetic-linear",
-            "regression",
-            "synthetic",
-            50,
-            "linear",
-            "y = 3x + 2 + N(0, 1), x ~ U(0, 1)",
-        ),
-        DatasetSpec(
-            "synthetic-classification",
-            "classification",
-            "synthetic",
-            20,
-            "mlp",
-            "y = [x1 + x2 > 1], x ~ U(0, 1)²",
-        ),
-        DatasetSpec("file", "auto", "file", 20, "mlp", "file:PATH, a .csv, .npz, .pt or .pth file"),
-    )
-}
 
 _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 _IDX_TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -132,19 +87,6 @@ class TrainData:
     def float_bytes(self) -> int:
         """What the training set takes as float32 features plus targets: the resident size."""
         return len(self.X_train) * (self.in_features * 4 + 8)
-
-
-def parse_dataset(value: str) -> tuple[str, str | None]:
-    """``mnist`` → ("mnist", None); ``file:PATH`` → ("file", PATH). Raises WorkloadError."""
-    if value.startswith("file:"):
-        path = value[len("file:") :]
-        if not path:
-            raise WorkloadError("--dataset file:PATH: give the file's path after 'file:'")
-        return "file", path
-    if value in DATASETS and value != "file":
-        return value, None
-    known = ", ".join(n for n in DATASETS if n != "file")
-    raise WorkloadError(f"--dataset: unknown data set {value!r} (known: {known}, file:PATH)")
 
 
 def load_dataset(
@@ -342,7 +284,7 @@ def _file(path: str, target: str | None, task: str, limit: int | None) -> TrainD
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    from workloads.filedata import read_file
+    from workloads.train.files import read_file
 
     X, y, info = read_file(path, target)
     if len(X) < FILE_MIN_ROWS:
@@ -375,7 +317,7 @@ def _file(path: str, target: str | None, task: str, limit: int | None) -> TrainD
     info = {
         "source": "file",
         "location": info.pop("path"),
-        "reader": f"workloads.filedata ({info.pop('format')})",
+        "reader": f"{read_file.__module__} ({info.pop('format')})",
         "full_train_rows": len(X_train),
         "full_test_rows": len(X_test),
         **info,

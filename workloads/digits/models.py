@@ -1,4 +1,4 @@
-"""The rows of the digits benchmark: names, what each one is, and how to build it.
+"""The rows of the digits benchmark (its model registry): names, what each one is, how to build it.
 
 Every builder returns a *new* estimator each time it is called, and each spec names the class it
 must return: the runner refuses a row whose estimator is shared with another row or is not the
@@ -57,21 +57,21 @@ def _seed_net_params(s: TrainSettings) -> dict[str, Any]:
 def _skorch_ref(s: TrainSettings):
     from skorch import NeuralNetClassifier
 
-    from workloads.nets import DigitsNet
+    from workloads.networks import DigitsNet
 
     # The seed's configuration exactly, skorch's default validation split included.
     return NeuralNetClassifier(DigitsNet, iterator_train__shuffle=True, **_seed_net_params(s))
 
 
 def _skorch_fast(s: TrainSettings):
-    from workloads.fastnet import FastNeuralNetClassifier
-    from workloads.nets import DigitsNet
+    from workloads.networks import DigitsNet
+    from workloads.skorch_fast import FastNeuralNetClassifier
 
     return FastNeuralNetClassifier(DigitsNet, **_seed_net_params(s))
 
 
 def _torch_loop(s: TrainSettings):
-    from workloads.torchloop import TorchLoopClassifier
+    from workloads.digits.torch_loop import TorchLoopClassifier
 
     return TorchLoopClassifier(
         device=s.device,
@@ -83,20 +83,10 @@ def _torch_loop(s: TrainSettings):
 
 
 def _sk_mlp(s: TrainSettings):
-    from sklearn.neural_network import MLPClassifier
+    from workloads.estimators import sk_mlp
 
-    # n_iter_no_change above the epoch count: the loss-plateau stop can never fire, so it runs
-    # exactly `epochs` epochs like the torch rows (alpha is L2, the nearest to AdamW's decay).
-    return MLPClassifier(
-        hidden_layer_sizes=(256, 128, 64),
-        batch_size=s.batch_size,
-        learning_rate_init=s.lr,
-        alpha=s.weight_decay,
-        max_iter=s.epochs,
-        early_stopping=False,
-        n_iter_no_change=s.epochs + 1,
-        shuffle=True,
-        random_state=s.seed,
+    return sk_mlp(
+        batch_size=s.batch_size, lr=s.lr, alpha=s.weight_decay, epochs=s.epochs, seed=s.seed
     )
 
 
@@ -107,7 +97,7 @@ def _sk_logreg(s: TrainSettings):
 
 
 def _sk_linreg_onehot(s: TrainSettings):
-    from workloads.linear import OneHotLinearRegression
+    from workloads.digits.onehot_linear import OneHotLinearRegression
 
     return OneHotLinearRegression()
 
@@ -173,30 +163,3 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
-
-
-def class_path(obj: object) -> str:
-    """``module.Class`` of an object: what the records report and the specs declare."""
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def epochs_run(estimator: Any) -> int | None:
-    """How many epochs a fitted estimator really trained (None where epochs mean nothing)."""
-    history = getattr(estimator, "history_", None)
-    if history is not None:
-        return len(history)
-    for attr in ("epochs_run_", "n_iter_"):
-        value = getattr(estimator, attr, None)
-        if isinstance(value, int):
-            return value
-    return None
-
-
-def ran_on(estimator: Any) -> str:
-    """The device the fitted model's weights are on: what it really ran on, not what was asked."""
-    module = getattr(estimator, "module_", None)
-    if module is not None:
-        for p in module.parameters():
-            return str(p.device)
-    return "cpu"

@@ -101,7 +101,7 @@ def test_the_plot_is_a_valid_png(tmp_path):
 
 
 def test_help_lists_every_model_and_the_exit_codes():
-    from workloads.models import MODEL_NAMES
+    from workloads.digits.models import MODEL_NAMES
 
     proc = run_cli("digits", "--help")
     assert proc.returncode == 0

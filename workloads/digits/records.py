@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,7 +49,3 @@ def make_result(
         "records": [r.to_json() for r in records],
         "validation": validation,
     }
-
-
-def dumps(result: dict[str, Any]) -> str:
-    return json.dumps(result, indent=2, sort_keys=False) + "\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workloads.validate import validate
+from workloads.digits.validation import validate
 
 
 def record(**overrides):

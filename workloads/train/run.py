@@ -1,55 +1,35 @@
 """Runs ``workloads train``: a skorch row on the chosen device beside a scikit-learn row on the CPU.
 
-Data flow as for digits: datasets (load and check everything first) → nets / estimators → this
-runner (warm-up, device-synchronised clocks, the digits runner's timing helpers) → records (JSON)
-→ validate / render / plot. Nothing here prints.
+Data flow as for digits: data (load and check everything first) → models (networks,
+estimators) → this runner (warm-up and device-synchronised clocks from ``workloads.timing``) →
+records (JSON) → validation / table / plot. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from workloads.datasets import DATASETS, TASKS, TrainData, load_dataset, parse_dataset
 from workloads.errors import DataError, WorkloadError
+from workloads.estimators import class_path, ran_on
 from workloads.machine import (
+    check_device,
     describe_machine,
     gpu_name,
-    package_version,
-    pinned_threads,
+    resolve_device,
+    row_versions,
     usable_cores,
 )
-from workloads.models import class_path, ran_on
-from workloads.runner import check_device, resolve_device, seed_everything, synchronize, timed
-from workloads.streaming import ArrayDataset, Placement, choose_placement, default_workers
-from workloads.trainrecords import TrainRecord, make_train_result
-from workloads.trainvalidate import validate_train
-
-NETS = ("auto", "mlp", "cnn", "linear")
-ProgressFn = Callable[[str, int], None]
-
-
-@dataclass(frozen=True)
-class Hyper:
-    """Training hyperparameters per network; the MLP's are the digits workload's."""
-
-    optimizer: str
-    lr: float
-    weight_decay: float
-    batch_size: int
-
-
-HYPER = {
-    "mlp": Hyper("AdamW", 5e-4, 1e-3, 128),
-    "cnn": Hyper("AdamW", 1e-3, 1e-3, 128),
-    # No weight decay: it would pull the fitted slope and intercept towards zero.
-    "linear": Hyper("Adam", 0.05, 0.0, 64),
-}
+from workloads.timing import ProgressFn, pinned_threads, seed_everything, timed, warm_up
+from workloads.train.data import DATASETS, TASKS, TrainData, load_dataset, parse_dataset
+from workloads.train.models import HYPER, NETS, build_sklearn, build_skorch, resolve_net
+from workloads.train.placement import ArrayDataset, Placement, choose_placement, default_workers
+from workloads.train.records import TrainRecord, make_train_result
+from workloads.train.validation import validate_train
 
 
 @dataclass(frozen=True)
@@ -90,103 +70,7 @@ class TrainOptions:
         return parse_dataset(self.dataset)[0]
 
 
-def resolve_net(options: TrainOptions, data: TrainData) -> str:
-    net = options.net
-    if net == "auto":
-        net = DATASETS[data.name].net if data.name in DATASETS else "mlp"
-    if net == "cnn" and not data.is_image:
-        raise WorkloadError("--net cnn: needs an image data set (mnist, fashion-mnist, cifar10)")
-    if net == "cnn" and data.task != "classification":
-        raise WorkloadError("--net cnn: classifies images; this is a regression set")
-    if net == "linear" and data.task != "regression":
-        raise WorkloadError("--net linear: fits a regression; this is a classification set")
-    return net
-
-
-def safe_batch_size(rows: int, batch_size: int) -> int:
-    """``batch_size``, lowered so that no batch has one row: BatchNorm cannot train on one."""
-    b = min(batch_size, rows)
-    while b > 2 and rows % b == 1:
-        b -= 1
-    return b
-
-
 # --- the rows ----------------------------------------------------------------------------------
-
-
-def _module(net: str, data: TrainData) -> tuple[type, dict[str, Any]]:
-    from workloads.nets import DigitsNet
-    from workloads.trainnets import LinearNet, SmallCNN
-
-    if net == "cnn":
-        c, h, w = data.sample_shape
-        return SmallCNN, {"channels": c, "height": h, "width": w, "n_classes": data.n_classes}
-    if net == "linear":
-        return LinearNet, {"in_features": data.in_features}
-    classification = data.task == "classification"
-    return DigitsNet, {
-        "in_features": data.in_features,
-        "n_outputs": data.n_classes if classification else 1,
-        "softmax": classification,
-    }
-
-
-def build_skorch(net: str, data: TrainData, epochs: int, device: str, placement: Placement):
-    """A fresh skorch estimator: the resident fast path when the data sits on the device."""
-    import torch
-    from skorch import NeuralNetClassifier, NeuralNetRegressor
-
-    from workloads.fastnet import FastNeuralNetClassifier
-
-    hyper = HYPER[net]
-    module, module_kwargs = _module(net, data)
-    kwargs: dict[str, Any] = {
-        "max_epochs": epochs,
-        "lr": hyper.lr,
-        "optimizer": getattr(torch.optim, hyper.optimizer),
-        "batch_size": safe_batch_size(len(data.X_train), hyper.batch_size),
-        "device": device,
-        "train_split": None,  # the test split is held out by the runner, not by skorch
-        "verbose": 0,
-        **{f"module__{k}": v for k, v in module_kwargs.items()},
-    }
-    if hyper.weight_decay:
-        kwargs["optimizer__weight_decay"] = hyper.weight_decay
-    if placement.where == "device" and data.task == "classification":
-        return FastNeuralNetClassifier(module, **kwargs)
-    kwargs["iterator_train__shuffle"] = True
-    for it in ("iterator_train", "iterator_valid"):
-        kwargs[f"{it}__num_workers"] = placement.workers
-        kwargs[f"{it}__pin_memory"] = placement.pin_memory
-    if placement.workers:
-        # Workers live for the whole fit, not one epoch: their start-up is paid once.
-        kwargs["iterator_train__persistent_workers"] = True
-    cls = NeuralNetClassifier if data.task == "classification" else NeuralNetRegressor
-    return cls(module, **kwargs)
-
-
-def build_sklearn(data: TrainData, net: str, epochs: int, seed: int):
-    if data.task == "regression":
-        from sklearn.linear_model import LinearRegression
-
-        return "sk-linreg", LinearRegression()
-    from sklearn.neural_network import MLPClassifier
-
-    hyper = HYPER[net]
-    # The MLP's shape, batch, learning rate and L2 (alpha), exactly `epochs` epochs (the
-    # plateau stop cannot fire): the digits workload's sk-mlp, sized to this data. A CNN has no
-    # scikit-learn counterpart; the MLP on the same pixels is the nearest.
-    return "sk-mlp", MLPClassifier(
-        hidden_layer_sizes=(256, 128, 64),
-        batch_size=safe_batch_size(len(data.X_train), hyper.batch_size),
-        learning_rate_init=hyper.lr,
-        alpha=hyper.weight_decay or 1e-4,
-        max_iter=epochs,
-        early_stopping=False,
-        n_iter_no_change=epochs + 1,
-        shuffle=True,
-        random_state=seed,
-    )
 
 
 def _scores(data: TrainData, pred: np.ndarray) -> dict[str, float | None]:
@@ -217,11 +101,6 @@ def _losses(est: Any) -> list[float]:
         return [float(v) for v in history[:, "train_loss"]]
     curve = getattr(est, "loss_curve_", None)
     return [float(v) for v in curve] if curve is not None else []
-
-
-def _versions(library: str) -> dict[str, str | None]:
-    names = ("skorch", "torch", "numpy") if library == "skorch" else ("scikit-learn", "numpy")
-    return {name: package_version(name) for name in names}
 
 
 def run_skorch_row(
@@ -324,24 +203,29 @@ def _record(
         slope=scores.get("slope"),
         intercept=scores.get("intercept"),
         epoch_losses=[v if math.isfinite(v) else None for v in losses],
-        versions=_versions(library),
+        versions=row_versions(library),
         error=error,
     )
 
 
-def warm_up(data: TrainData, net: str, device: str, seed: int) -> None:
-    """One untimed 1-epoch fit on a slice, on the device: CUDA context, kernels, skorch imports."""
+def warm_up_device(data: TrainData, net: str, device: str, seed: int) -> None:
+    """The untimed warm-up: a 1-epoch fit on a slice, on the device, thrown away."""
     rows = min(len(data.X_train), 4 * HYPER[net].batch_size)
     if rows < 2:
         return
     small = replace(data, X_train=data.X_train[:rows], y_train=data.y_train[:rows])
     placement = Placement("device", 0, None, "warm-up", 0, False)
-    seed_everything(seed)
     est = build_skorch(net, small, 1, device, placement)
     y = small.y_train.astype(np.float32).reshape(-1, 1) if data.task == "regression" else None
-    est.fit(small.features(small.X_train), small.y_train if y is None else y)
-    est.predict(small.features(data.X_test[: min(len(data.X_test), rows)]))
-    synchronize(device)
+    X_predict = small.features(data.X_test[: min(len(data.X_test), rows)])
+    warm_up(
+        est,
+        small.features(small.X_train),
+        small.y_train if y is None else y,
+        X_predict,
+        device,
+        seed,
+    )
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -364,7 +248,7 @@ def prepare(options: TrainOptions) -> tuple[TrainData, str, str, int]:
         raise DataError(f"{data.name}: training needs at least 2 rows, got {len(data.X_train)}")
     if len(data.X_test) < 1:
         raise DataError(f"{data.name}: no test rows to score on")
-    net = resolve_net(options, data)
+    net = resolve_net(options.net, data)
     epochs = options.epochs or DATASETS[options.spec_name()].epochs
     return data, device, net, epochs
 
@@ -389,7 +273,7 @@ def run_train(
     with pinned_threads(threads) as thread_info:
         if progress:
             progress(f"warm-up on {device}", 0)
-        warm_up(data, net, device, options.seed)
+        warm_up_device(data, net, device, options.seed)
         if progress:
             progress(f"skorch {net} on {device} ({placement.where})", 0)
         records.append(run_skorch_row(data, net, epochs, device, placement, options.seed))

@@ -8,7 +8,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from workloads.render import _num
+from workloads.output import machine_label, num
 
 
 def _where(r: dict[str, Any]) -> str:
@@ -23,16 +23,12 @@ def _where(r: dict[str, Any]) -> str:
 
 
 def train_table(result: dict[str, Any]) -> Table:
-    machine = result.get("machine") or {}
     options = result.get("options") or {}
     ds = result.get("dataset") or {}
-    gpu = machine.get("gpu_name")
-    threads = (machine.get("threads") or {}).get("torch_intraop")
     shape = "×".join(str(s) for s in ds.get("sample_shape") or [])
     title = (
         f"{ds.get('name')} ({ds.get('task')}, {shape}, {ds.get('train_rows'):,} train / "
-        f"{ds.get('test_rows'):,} test): {options.get('resolved_device')}"
-        f"{f' ({gpu})' if gpu else ''}, {machine.get('cpu_model')}, {threads} threads, "
+        f"{ds.get('test_rows'):,} test): {machine_label(result)}, "
         f"{options.get('resolved_epochs')} epochs"
     )
     regression = ds.get("task") == "regression"
@@ -54,16 +50,16 @@ def train_table(result: dict[str, Any]) -> Table:
         cells: list[str | Text] = [
             f"{r['model']}/{r['net']}" if r.get("net") else r["model"],
             _where(r),
-            _num(r.get("fit_s"), ".3f"),
-            _num(r.get("predict_s"), ".4f"),
-            _num(r.get("samples_per_s"), ",.0f"),
+            num(r.get("fit_s"), ".3f"),
+            num(r.get("predict_s"), ".4f"),
+            num(r.get("samples_per_s"), ",.0f"),
         ]
         if r.get("error"):
             cells += [Text("error", style="red")] * (3 if regression else 1)
         elif regression:
-            cells += [_num(r.get(k), ".4f") for k in ("r2", "slope", "intercept")]
+            cells += [num(r.get(k), ".4f") for k in ("r2", "slope", "intercept")]
         else:
-            cells.append(_num(r.get("test_accuracy"), ".4f"))
+            cells.append(num(r.get("test_accuracy"), ".4f"))
         table.add_row(*cells)
     # Which classes were fitted, and the truth where there is one, under the table.
     caption = [f"{r['model']}: {r['estimator'].rsplit('.', 1)[-1]}" for r in result["records"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workloads.trainvalidate import linear_tolerance, validate_train
+from workloads.train.validation import linear_tolerance, validate_train
 
 
 def rec(**overrides):
@@ -95,7 +95,7 @@ def test_nan_losses_short_training_a_cpu_fallback_and_a_crash_all_fail():
 
 
 def test_the_digits_mlp_shape_is_kept_when_sized_to_the_data():
-    from workloads.nets import DigitsNet
+    from workloads.networks import DigitsNet
 
     sized = DigitsNet(in_features=784, n_outputs=3).state_dict()
     shapes = {k: tuple(v.shape) for k, v in sized.items()}

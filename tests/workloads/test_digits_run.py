@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from workloads.models import MODELS
-from workloads.runner import DigitsOptions, run_digits
+from workloads.digits.models import MODELS
+from workloads.digits.run import DigitsOptions, run_digits
 
 TINY = DigitsOptions(scales=(1,), device="cpu", repeats=2, epochs=1, threads=1)
 
@@ -43,11 +43,11 @@ def test_each_record_names_the_class_that_was_fitted(x1_run):
     _, result = x1_run
     expected = {
         "skorch-ref": "skorch.classifier.NeuralNetClassifier",
-        "skorch-fast": "workloads.fastnet.FastNeuralNetClassifier",
-        "torch-loop": "workloads.torchloop.TorchLoopClassifier",
+        "skorch-fast": "workloads.skorch_fast.FastNeuralNetClassifier",
+        "torch-loop": "workloads.digits.torch_loop.TorchLoopClassifier",
         "sk-mlp": "MLPClassifier",
         "sk-logreg": "LogisticRegression",
-        "sk-linreg-onehot": "workloads.linear.OneHotLinearRegression",
+        "sk-linreg-onehot": "workloads.digits.onehot_linear.OneHotLinearRegression",
     }
     got = {r["model"]: r["estimator"] for r in result["records"]}
     assert set(got) == set(expected)

@@ -1,43 +1,36 @@
 """Runs the digits rows: fresh estimator per fit, warm-up first, device-synchronised clocks.
 
 Data flow: data (split, tiles) → models (specs build estimators) → this runner (timing,
-repeats, sync) → records (JSON) → validate / render / plot. Nothing here prints.
+repeats, sync) → records (JSON) → validation / table / plot. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
-import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from workloads import DEVICES
-from workloads.data import DigitsSplit, load_digits_split
+from workloads.digits.data import DigitsSplit, load_digits_split
+from workloads.digits.models import MODEL_NAMES, MODELS, ModelSpec, TrainSettings
+from workloads.digits.records import DigitsRecord, make_result
+from workloads.digits.validation import validate
 from workloads.errors import WorkloadError
+from workloads.estimators import class_path, epochs_run, ran_on
 from workloads.machine import (
+    check_device,
     describe_machine,
     gpu_name,
-    package_version,
-    pinned_threads,
+    resolve_device,
+    row_versions,
     usable_cores,
 )
-from workloads.models import (
-    MODEL_NAMES,
-    MODELS,
-    ModelSpec,
-    TrainSettings,
-    class_path,
-    epochs_run,
-    ran_on,
-)
-from workloads.records import DigitsRecord, make_result
-from workloads.validate import validate
+from workloads.timing import ProgressFn, pinned_threads, seed_everything, timed, warm_up
 
 DEFAULT_SCALES = (1, 10, 100)
 
@@ -102,63 +95,12 @@ class DigitsOptions:
             raise WorkloadError(f"--threads: must be at least 1, got {self.threads}")
 
 
-def check_device(device: str) -> None:
-    if device not in DEVICES:
-        raise WorkloadError(f"--device: must be one of {', '.join(DEVICES)}, got {device!r}")
-
-
-def resolve_device(requested: str) -> str:
-    """``auto`` → cuda when torch sees a GPU, else cpu; ``cuda`` without one is an error."""
-    import torch
-
-    if requested == "cpu":
-        return "cpu"
-    if torch.cuda.is_available():
-        return "cuda"
-    if requested == "cuda":
-        build = f"torch {torch.__version__}"
-        why = "a CPU-only build" if torch.version.cuda is None else "no device visible"
-        raise WorkloadError(f"--device cuda: no CUDA device is available ({build}, {why})")
-    return "cpu"
-
-
-def synchronize(device: str) -> None:
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-
-
-def timed(fn: Callable[[], Any], device: str) -> tuple[Any, float]:
-    """Run ``fn``; seconds measured with the device drained before and after."""
-    synchronize(device)
-    start = time.perf_counter()
-    out = fn()
-    synchronize(device)
-    return out, time.perf_counter() - start
-
-
-def seed_everything(seed: int) -> None:
-    import torch
-
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # seeds every CUDA device too
-
-
-def warm_up(device: str, data: DigitsSplit, settings: TrainSettings) -> None:
-    """One untimed pass over the device's one-time costs, so the first row does not pay them.
-
-    CUDA context, cuBLAS handles and workspaces, kernel loading, CUDA-graph machinery and
-    skorch's first-use imports all land here. Its estimator is thrown away.
-    """
-    from workloads.models import _skorch_fast
-
-    seed_everything(settings.seed)
+def warm_up_device(device: str, data: DigitsSplit, settings: TrainSettings) -> None:
+    """The untimed warm-up: a 1-epoch fast-path fit on a slice, thrown away."""
     rows = min(len(data.X_train), 4 * settings.batch_size)
-    est = _skorch_fast(TrainSettings(**{**asdict(settings), "epochs": 1, "device": device}))
-    est.fit(data.X_train[:rows], data.y_train[:rows])
-    est.predict(data.X_test)
-    synchronize(device)
+    small = TrainSettings(**{**asdict(settings), "epochs": 1, "device": device})
+    est = MODELS["skorch-fast"].build(small)
+    warm_up(est, data.X_train[:rows], data.y_train[:rows], data.X_test, device, settings.seed)
 
 
 @dataclass
@@ -179,10 +121,6 @@ class _Guard:
                 f"{row}: built a {class_path(est)}, but {spec.name} is declared as {spec.estimator}"
             )
         self.seen[id(est)] = (row, est)
-
-
-# (what is running now, fits completed so far)
-ProgressFn = Callable[[str, int], None]
 
 
 def run_row(
@@ -247,22 +185,13 @@ def run_row(
         fit_s_all=fit_s,
         predict_s_all=predict_s,
         accuracy_all=accuracy,
-        versions=_versions(spec),
+        versions=row_versions(spec.library),
         error=error,
     )
 
 
 def _has_epochs(spec: ModelSpec) -> bool:
     return spec.neural
-
-
-def _versions(spec: ModelSpec) -> dict[str, str | None]:
-    names = {
-        "skorch": ("skorch", "torch", "numpy"),
-        "torch": ("torch", "numpy"),
-        "scikit-learn": ("scikit-learn", "numpy"),
-    }[spec.library]
-    return {name: package_version(name) for name in names}
 
 
 def planned_fits(options: DigitsOptions) -> int:
@@ -293,7 +222,7 @@ def run_digits(
         if any(s.on_device for s in chosen):
             if progress:
                 progress(f"warm-up on {device}", 0)
-            warm_up(device, data, settings)
+            warm_up_device(device, data, settings)
         for scale in options.scales:
             for spec in chosen:
                 records.append(
