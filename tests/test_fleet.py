@@ -436,3 +436,13 @@ def test_the_api_reads_a_folder_of_reports_named_after_their_nodes(tmp_path, h20
         table.load([tmp_path / "gone"])
     with pytest.raises(table.FleetError, match="no envcheck report"):
         table.require_readable([])
+
+
+def test_a_node_given_twice_is_named_in_a_warning(tmp_path, h200):
+    one = write(tmp_path, "a", report(node(h200, "gpu-7")))
+    proc = run_envcheck(
+        "fleet", str(one), str(one), str(write(tmp_path, "b", report(node(h200, "gpu-8"))))
+    )
+    assert proc.returncode == 0, proc.stderr
+    (warning,) = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert warning == f"warning: node gpu-7 appears 2 times: {one}, {one}"

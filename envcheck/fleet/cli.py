@@ -65,6 +65,10 @@ def fleet_cmd(
         except table.FleetError as exc:
             shown = ", ".join(inputs[:3]) + (", ..." if len(inputs) > 3 else "")
             raise BadInput(printable(f"{shown}: {exc}")) from exc
+        for name, sources in table.repeated_names(nodes).items():
+            # The same node twice (a file given twice, two hosts with one name) would count
+            # twice towards the majority: say so, the rows stay apart.
+            warn(f"node {name} appears {len(sources)} times: {', '.join(sources[:3])}")
         fleet = table.merge(nodes, strict)
         emit(fleet, as_json, junit)
     except click.ClickException:

@@ -416,6 +416,15 @@ def _text(value: Any) -> str:
     return ", ".join(value) if isinstance(value, list) else str(value)
 
 
+def repeated_names(rows: list[Node]) -> dict[str, list[str]]:
+    """Node names that more than one readable row carries -> those rows' sources."""
+    sources: dict[str, list[str]] = {}
+    for row in rows:
+        if row.versions is not None:
+            sources.setdefault(row.name, []).append(row.source)
+    return {name: found for name, found in sources.items() if len(found) > 1}
+
+
 def require_readable(rows: list[Node]) -> None:
     """Inputs with no readable report at all are bad input, not a fleet: ``FleetError``."""
     if not any(n.versions is not None for n in rows):
