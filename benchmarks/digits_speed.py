@@ -3,11 +3,14 @@
     python benchmarks/digits_speed.py --device cuda --scale 100
     python benchmarks/digits_speed.py --device cpu --scale 10 --repeats 1
 
-Runs skorch-ref, skorch-fast and the plain torch loop (the floor) through the workload's runner
-(fixed seeds, one untimed warm-up, device sync before every clock read, threads pinned,
-medians of --repeats), prints the table and the speed-ups, and says whether the issue's targets
-hold: >= 10x at x100 on CUDA, clearly faster (>= 1.5x here) on CPU. A benchmark, not a test: it
-reports, and exits non-zero only when a row failed validation (accuracy or device).
+Runs skorch-ref, skorch-fast, the plain torch loop and scikit-learn's MLPClassifier of the same
+shape (sk-mlp) in one run through the workload's runner (fixed seeds, one untimed warm-up,
+device sync before every clock read, threads pinned, medians of --repeats), prints the table,
+the ratios fast/ref and fast/sk-mlp, and says whether the targets hold: >= 20x the reference at
+x100 on CUDA; on the CPU >= 3x the reference and faster than sk-mlp. A benchmark, not a test: it
+reports, and exits non-zero only when a row failed validation (accuracy or device). On a shared
+machine take ratios from quiet runs only: two threads that wait on each other slow 10-30x
+while another process holds a core.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-CUDA_TARGET = 10.0  # the issue's target at x100 on CUDA
-CPU_TARGET = 1.5  # "clearly faster" on CPU, made a number
+CUDA_TARGET = 20.0  # fast/ref at x100 on CUDA
+CPU_TARGET = 3.0  # fast/ref on the CPU; and faster than sk-mlp
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     options = DigitsOptions(
         scales=(args.scale,),
         device=args.device,
-        models=("skorch-ref", "skorch-fast", "torch-loop"),
+        models=("skorch-ref", "skorch-fast", "torch-loop", "sk-mlp"),
         repeats=args.repeats,
         epochs=args.epochs,
         threads=args.threads,
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     console.print(digits_table(result))
     rows = {r["model"]: r for r in result["records"]}
-    ref, fast, floor = rows["skorch-ref"], rows["skorch-fast"], rows["torch-loop"]
+    ref, fast, floor, mlp = (rows[m] for m in ("skorch-ref", "skorch-fast", "torch-loop", "sk-mlp"))
     device = result["options"]["resolved_device"]
     if ref["fit_s"] and fast["fit_s"]:
         fit_speedup = ref["fit_s"] / fast["fit_s"]
@@ -71,12 +74,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"skorch-fast vs the plain torch loop (floor): "
                 f"{fast['fit_s'] / floor['fit_s']:.2f}x the floor's fit time"
             )
+        if mlp["fit_s"]:
+            console.print(
+                f"skorch-fast vs sk-mlp: fit {mlp['fit_s'] / fast['fit_s']:.2f}x faster "
+                f"({mlp['fit_s']:.3f} s -> {fast['fit_s']:.3f} s; accuracy "
+                f"{mlp['test_accuracy']:.4f} vs {fast['test_accuracy']:.4f})"
+            )
         if device == "cuda":
             target, where = CUDA_TARGET, "CUDA target (at x100)"
         else:
             target, where = CPU_TARGET, "CPU target"
         verdict = "met" if fit_speedup >= target else "MISSED"
-        console.print(f"{where} >= {target:g}x: {verdict}")
+        console.print(f"{where} fast/ref >= {target:g}x: {verdict}")
+        if device != "cuda" and mlp["fit_s"]:
+            beats = "met" if fast["fit_s"] < mlp["fit_s"] else "MISSED"
+            console.print(f"CPU target fast faster than sk-mlp: {beats}")
     for line in validation_lines(result):
         console.print(line)
     return 0 if result["validation"]["passed"] else 1
