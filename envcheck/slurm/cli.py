@@ -164,15 +164,18 @@ def run_cmd(
     strict: bool,
     srun_args: tuple[str, ...],
 ) -> None:
-    """Run `envcheck --json` once on every node that takes jobs (srun, one task per node) and
+    """Run `envcheck --json` once on every node with a free CPU (srun, one task per node) and
     print the fleet table: each node's verdict, failing checks and drift across nodes. A node
-    that is drained or down, or writes no report within --deadline, is a row saying so. Exit 0
-    when every node is ready, 1 otherwise, 2 on bad input or when Slurm does not answer."""
+    that is drained, down or busy, or writes no report within --deadline, is a row saying so.
+    Exit 0 when every node is ready, 1 otherwise, 2 on bad input or when Slurm does not answer."""
     from envcheck.cli import BadInput
     from envcheck.fleet import table
     from envcheck.fleet.cli import emit
     from envcheck.slurm import gather, nodes
 
+    if srun_args and not srun_args[0].startswith("-"):
+        # `envcheck slurm run hostname` would have srun run `hostname`, not the check.
+        raise BadInput(f"unexpected argument {srun_args[0]!r}: srun options go after --")
     try:
         args = shlex.split(envcheck_args)
     except ValueError as exc:

@@ -286,3 +286,12 @@ def test_a_crash_in_the_health_check_is_one_line_exit_2_and_logged(tmp_path, mon
     assert result.output == "envcheck: envcheck failed: RuntimeError: a bug with a second line\n"
     (line,) = log.read_text().splitlines()
     assert line.endswith("node=n9 no verdict: " + result.output.strip())
+
+
+def test_slurm_run_refuses_a_command_where_srun_options_belong():
+    proc = subprocess.run(
+        [sys.executable, "-m", "envcheck", "slurm", "run", "hostname"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr == "Error: unexpected argument 'hostname': srun options go after --\n"
