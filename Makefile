@@ -17,7 +17,8 @@ ARGS   ?=
 # Host-side checker only: no torch, so it installs in seconds on a bare GPU host. Silent on
 # stdout (`@`, pip's output to stderr): `make gpu-check ARGS=--json > r.json` is pure JSON.
 $(VENV)/.core: pyproject.toml
-	@$(PYTHON) -m venv $(VENV) >&2
+	@tools/check_python.sh $(PYTHON)
+	@$(PYTHON) -m venv $(VENV) >&2 || { rm -rf $(VENV); exit 2; }
 	@$(BIN)/python -m pip install -q -e . >&2
 	@touch $@
 

@@ -433,6 +433,22 @@ def test_make_gpu_check_json_is_pure_json():
     assert json.loads(proc.stdout)["schema"] == "envcheck.report/2"
 
 
+def test_make_gpu_check_without_a_usable_python_says_what_to_install_and_creates_nothing(
+    tmp_path,
+):
+    venv = tmp_path / "venv"
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "gpu-check",
+         "PYTHON=/nonexistent/python3", f"VENV={venv}"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    ours = proc.stderr.splitlines()[0]
+    assert ours.startswith("gpu-check: no python3 (3.10 or newer) here: ")
+    assert "python3 envcheck.pyz" in ours  # the route that needs no venv
+    assert not venv.exists()
+
+
 def test_a_signal_during_the_workload_ends_it_and_leaves_no_temp_dir(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the workload's result folder lands here
     proc = subprocess.Popen(
