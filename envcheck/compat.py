@@ -10,14 +10,15 @@ import functools
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DATA = Path(__file__).parent / "data" / "compat.toml"
+# Through importlib.resources, not __file__: run from envcheck.pyz the package is inside a zip.
+DATA = resources.files("envcheck") / "data" / "compat.toml"
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The folder that holds the envcheck package. A child finds it last on its import path, and never
-# the caller's directory: run from a checkout, `docker/` there would shadow the Docker SDK, and a
-# `torch/` folder (a PyTorch source tree) the installed torch.
+# The folder that holds the envcheck package, or the envcheck.pyz archive that holds it (a zip on
+# sys.path imports like a folder; -I ignores PYTHONPATH, so the path goes on the command line).
+# A child finds it last on its import path, and never the caller's directory: run from a
+# checkout, `docker/` there would shadow the Docker SDK, and a `torch/` folder (a PyTorch source
+# tree) the installed torch.
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
     "import runpy, sys;"
