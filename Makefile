@@ -12,7 +12,7 @@ VISION_VENV ?= .venv-vision
 VISION_TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 ARGS   ?=
 
-.PHONY: gpu-check test test-vision lint bench images mutate clean
+.PHONY: gpu-check test test-vision lint bench images mutate clean dist
 
 # Host-side checker only: no torch, so it installs in seconds on a bare GPU host. Silent on
 # stdout (`@`, pip's output to stderr): `make gpu-check ARGS=--json > r.json` is pure JSON.
@@ -62,6 +62,11 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/envcheck_latency.py
 	$(BIN)/python -m workloads digits --json out/digits.json --plot out/digits.png
 	$(BIN)/python benchmarks/digits_speed.py
+
+# dist/envcheck.pyz: the checker in one file for a bare host, `python3 envcheck.pyz` (Python 3.10
+# or newer; no venv, no pip). Building it needs pip and an index (or local wheels); running it not.
+dist: $(VENV)/.core
+	$(BIN)/python tools/build_pyz.py
 
 clean:
 	rm -rf $(VENV) $(VISION_VENV) out .pytest_cache .ruff_cache

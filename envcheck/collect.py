@@ -7,14 +7,16 @@ crashes becomes an error in its own section, never the end of the run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import platform
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from envcheck import __version__
@@ -35,7 +37,9 @@ from envcheck.probes import host, nvcc, subproc
 from envcheck.probes import workload as workload_probe
 from envcheck.text import redact_url
 
-TORCH_SCRIPT = Path(__file__).parent / "probes" / "torch_runtime.py"
+# Run by path, not as a module: under another interpreter (--python) `envcheck` may be missing or
+# another version. It imports nothing of ours, so a temporary copy works too (from envcheck.pyz).
+TORCH_SCRIPT = resources.files("envcheck.probes") / "torch_runtime.py"
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def collect(options: Options) -> Facts:
             options.timeout,
         )
         docker_future = pool.submit(_run_docker, options)
-        torch_future = pool.submit(_run_torch, options) if options.torch else None
+        torch_future = pool.submit(_torch_section, options) if options.torch else None
         start = time.perf_counter()
         nvcc_data = nvcc.probe(options.timeout)
         nvcc_run = _run("nvcc", time.perf_counter() - start, nvcc_data.get("error"))
@@ -75,12 +79,12 @@ def collect(options: Options) -> Facts:
                 ProbeRun(name="torch", status="skipped", detail="--no-torch"),
             )
         else:
-            torch, torch_run = _torch_facts(torch_future.result(), options)
+            torch, torch_run = torch_future.result()
     workloads = []
     if options.workloads:  # after the probes: it would skew their timings and fight for cores
         device = "cuda" if torch.cuda_available else "cpu"
         workload = workload_probe.run_digits(
-            options.python or sys.executable, options.workload_timeout, device
+            options.python or torch.python or sys.executable, options.workload_timeout, device
         )
         workloads.append(from_json(Workload, workload, "workloads"))
     return Facts(
@@ -125,10 +129,13 @@ def torch_budget(options: Options) -> float:
 
 def _run_torch(options: Options) -> subproc.Outcome:
     args = ["--smoke"] if options.smoke else []
-    cmd = subproc.python_command(
-        options.python or sys.executable, str(TORCH_SCRIPT), *args, isolated=False
-    )
-    return subproc.run(cmd, torch_budget(options))
+    # A real file for the child: the script itself when installed, a copy removed after the run
+    # when envcheck runs from a zip (as_file extracts it; run() returns only once the child ended).
+    with resources.as_file(TORCH_SCRIPT) as script:
+        cmd = subproc.python_command(
+            options.python or sys.executable, str(script), *args, isolated=False
+        )
+        return subproc.run(cmd, torch_budget(options))
 
 
 def _run_docker(options: Options) -> subproc.Outcome:
@@ -224,3 +231,70 @@ def _torch_facts(out: subproc.Outcome, options: Options) -> tuple[Torch, ProbeRu
         torch.update(error=error, error_kind=ErrorKind.CRASHED)
     run = _run("torch", out.seconds, error, out.timed_out)
     return from_json(Torch, torch, "torch"), run
+
+
+# Where a user's torch lives when envcheck's own interpreter (a core install: `make gpu-check`)
+# has none: the environment they activated, then the python3 they would type.
+TORCH_LOCATIONS = ("VIRTUAL_ENV", "CONDA_PREFIX", "PATH")
+# Each look takes tens of milliseconds; a scheduled check's deadline counts them (health.py).
+DISCOVERY_SECONDS = 2.0
+
+# Whether an interpreter can import torch, without importing it (seconds, and CUDA libraries): the
+# child's own path as the torch probe's child sees it (user site kept, no current directory).
+_HAS_TORCH = (
+    "import importlib.util, json, sys;"
+    "sys.path[:] = [p for p in sys.path if p not in ('', '.')];"
+    "print(json.dumps({'torch': importlib.util.find_spec('torch') is not None}))"
+)
+
+
+def _torch_section(options: Options) -> tuple[Torch, ProbeRun]:
+    """Probe torch where the user really runs it: ``--python``; else envcheck's own interpreter;
+    when that has no torch, the first of TORCH_LOCATIONS that has it. Nothing with torch: the
+    facts say so for envcheck's own, and list what else was searched."""
+    out = _run_torch(options)
+    if options.python:
+        found_via, searched = "--python", []
+    else:
+        found_via, searched = "envcheck", []
+        if out.data.get("torch", {}).get("error_kind") == ErrorKind.NOT_INSTALLED:
+            for location, python in torch_candidates():
+                searched.append(f"{location}: {python}")
+                seconds = min(options.timeout, DISCOVERY_SECONDS)
+                if subproc.run([python, "-c", _HAS_TORCH], seconds).data.get("torch"):
+                    options = dataclasses.replace(options, python=python)
+                    out, found_via = _run_torch(options), location
+                    break
+    torch, run = _torch_facts(out, options)
+    return dataclasses.replace(torch, found_via=found_via, searched=searched), run
+
+
+def torch_candidates() -> list[tuple[str, str]]:
+    """(where it came from, interpreter) for each of TORCH_LOCATIONS that exists and is not
+    envcheck's own interpreter (nor one listed before it)."""
+    found = []
+    for location in TORCH_LOCATIONS:
+        if location == "PATH":
+            python = shutil.which("python3")
+        else:
+            prefix = os.environ.get(location)
+            python = os.path.join(prefix, "bin", "python") if prefix else None
+        if python and os.path.isfile(python) and os.access(python, os.X_OK):
+            found.append((location, os.path.abspath(python)))
+    seen = {_interpreter_identity(sys.executable)}
+    unique = []
+    for location, python in found:
+        identity = _interpreter_identity(python)
+        if identity not in seen:
+            seen.add(identity)
+            unique.append((location, python))
+    return unique
+
+
+def _interpreter_identity(python: str) -> tuple[str, str | None]:
+    """The same interpreter in the same environment. A venv's bin/python is a link to its base
+    interpreter: resolving alone would make every venv one, so its venv (pyvenv.cfg) counts too."""
+    path = os.path.abspath(python)
+    venv = os.path.dirname(os.path.dirname(path))
+    in_venv = os.path.isfile(os.path.join(venv, "pyvenv.cfg"))
+    return os.path.realpath(path), venv if in_venv else None

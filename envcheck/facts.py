@@ -172,6 +172,18 @@ class Torch:
     """torch as the probed interpreter imports it."""
 
     python: str | None = doc("Interpreter the torch probe ran.")
+    found_via: str | None = doc(
+        "How that interpreter was chosen: '--python', 'envcheck' (envcheck's own), or, when "
+        "envcheck's own has no torch, the first with torch of 'VIRTUAL_ENV', 'CONDA_PREFIX', "
+        "'PATH' (python3). Added within facts/2: older files lack it.",
+        added=True,
+    )
+    searched: list[str] = doc(
+        "Other interpreters looked at for torch, in order, when envcheck's own had none "
+        "(e.g. 'VIRTUAL_ENV: /home/me/venv/bin/python'). Added within facts/2.",
+        factory=list,
+        added=True,
+    )
     version: str | None = doc("torch.__version__, e.g. '2.11.0+cu130'.")
     cuda: str | None = doc("CUDA version torch was built with; null for a CPU-only build.")
     cudnn: str | None = doc("cuDNN version loaded at run time, e.g. '9.19.0'.")

@@ -76,12 +76,19 @@ def check(
 
 def worst_case_seconds(options: Any) -> float:
     """The longest ``collect(options)`` can take (without workloads or a Docker GPU test): the
-    probes run side by side, each bounded; a timed-out child gets a grace period to clean up."""
-    from envcheck.collect import torch_budget
+    probes run side by side, each bounded; a timed-out child gets a grace period to clean up.
+    The torch probe may run twice: envcheck's own interpreter (fast when it has no torch), then
+    the user's, found by a short look at each place torch may live."""
+    from envcheck.collect import DISCOVERY_SECONDS, TORCH_LOCATIONS, torch_budget
     from envcheck.probes.subproc import GRACE
 
     docker = 2 * options.timeout  # connect, then `docker info`
-    torch = torch_budget(options) if options.torch else 0.0
+    torch = 0.0
+    if options.torch:
+        torch = torch_budget(options)
+        if not options.python:
+            looks = len(TORCH_LOCATIONS) * (min(options.timeout, DISCOVERY_SECONDS) + GRACE)
+            torch += looks + GRACE  # the first probe, when it finds no torch, ends at once
     return max(options.timeout, docker, torch) + GRACE
 
 

@@ -108,6 +108,7 @@ PLANS: dict[str, Plan] = {
     ),
     "make test": skip("the whole suite, this one included; it installs torch and torchvision"),
     "make mutate": skip("mutation testing takes many minutes"),
+    "make dist": skip("builds dist/envcheck.pyz: tests/test_pyz.py builds and runs it"),
     # Usage
     "envcheck": run(1),
     "envcheck --json > report.json": run(1, out=(("report.json", "report"),)),

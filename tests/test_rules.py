@@ -187,6 +187,24 @@ CASES = [
         SKIP,
         "not in the pasted text",
     ),
+    ("h200_torch_installed", "torch.install", {}, PASS, "torch 2.11.0+cu130"),
+    (
+        "torch_nowhere_on_h200_recommends_the_cu130_build",
+        "torch.install",
+        {"torch": {"version": None, "error": "x", "error_kind": "not_installed"}},
+        WARN,
+        "whl/cu130",
+    ),
+    (
+        "torch_nowhere_without_gpu_recommends_the_cpu_wheel",
+        "torch.install",
+        {
+            "torch": {"version": None, "error": "x", "error_kind": "not_installed"},
+            "gpus": [],
+        },
+        WARN,
+        "whl/cpu",
+    ),
     ("h200_torch_imports", "torch.import", {}, PASS, "imports"),
     (
         "missing_cudnn_fails_import",

@@ -60,6 +60,59 @@ def _suggestion_text(facts: Facts, capabilities: list[str], build: compat.Build 
     return since
 
 
+CPU_WHEEL = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+@check("torch.install", "torch is installed where you run Python")
+def torch_install(facts: Facts, expect: Expectations) -> Finding:
+    """torch is installed in the interpreter judged: ``--python``, else envcheck's own, else the
+    first with torch of the active virtualenv, the active conda environment and python3 on PATH
+    (``torch.found_via``). With torch nowhere every torch check would skip in silence; this one
+    warns with the install line instead: the build the `gpu.arch` remedy would name for these GPUs
+    and this driver, or the CPU wheel where there is no NVIDIA GPU. A warning, not a failure: the
+    machine may be fine, it only has no torch yet."""
+    torch = facts.torch
+    where = torch.python or "the probed interpreter"
+    if torch.error_kind != ErrorKind.NOT_INSTALLED:
+        if torch.version and not torch.python:
+            return passed(f"torch {torch.version} is installed")
+        if torch.version:
+            via = torch.found_via
+            found = f" (found via {via})" if via and via not in ("envcheck", "--python") else ""
+            return passed(f"torch {torch.version} in {torch.python}{found}")
+        if torch.error_kind == ErrorKind.IMPORT_FAILED:
+            return skipped(f"torch is installed in {where} but does not import (see torch.import)")
+        if torch.error:
+            return skipped("torch could not be probed (see torch.cuda_build)")
+        if reason := not_reported(torch, "version"):
+            return skipped(f"torch: {reason}")
+        return skipped("torch was not probed (--no-torch)")
+    summary = f"torch is not installed for {where}"
+    if torch.searched:
+        summary += ", nor for " + ", ".join(torch.searched)
+    advice = (
+        " Install it in the environment you train in (activate it before running envcheck, or "
+        "name its interpreter with --python)."
+    )
+    gpu_host = _gpu_host(facts)
+    if gpu_host is False:
+        return warned(
+            f"{summary}; no GPU here", "No NVIDIA GPU: the CPU wheel." + advice, CPU_WHEEL
+        )
+    if gpu_host is None:
+        return warned(
+            summary,
+            "The GPUs were not reported: on an NVIDIA GPU host install the CUDA build for its "
+            "driver (https://pytorch.org/get-started/locally/), else the CPU wheel." + advice,
+        )
+    text, commands = _suggestion(facts)
+    if commands:
+        build = commands[0].rsplit("/", 1)[-1]
+        fits = "it has kernels for these GPUs and runs on this driver."
+        text = f"Install the {build} build of torch: {fits}{text}"
+    return warned(summary, text.strip() + advice, *commands)
+
+
 @check("torch.import", "torch imports")
 def torch_import(facts: Facts, expect: Expectations) -> Finding:
     """torch is installed and imports. A CUDA library it needs that does not load (a missing
