@@ -8,11 +8,12 @@ stderr. Expected failures print one line, never a traceback (--debug shows it).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,22 @@ class InternalError(click.ClickException):
     """envcheck itself failed (a bug): exit 3, so scripts never read it as "not ready"."""
 
     exit_code = 3
+
+
+@contextlib.contextmanager
+def internal_errors(debug: bool) -> Iterator[None]:
+    """An unexpected exception in the block is one line and exit 3 (``--debug``: its
+    traceback); the expected ones (ClickException, SystemExit) pass through."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        raise InternalError(
+            f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+        ) from exc
 
 
 _DEFAULTED = "envcheck.check_by_default"
@@ -239,7 +256,7 @@ def _report(
 ) -> None:
     from envcheck.report import judge
 
-    try:
+    with internal_errors(debug):
         expectations = _expectations(expect_file)  # before probing: bad input fails fast
         facts = get_facts()
         if redact_paths:
@@ -249,14 +266,6 @@ def _report(
             facts = from_json(Facts, _map_strings(to_json(facts), redact_home))
         report = judge(facts, expectations, strict)
         _emit(report, as_json, junit, prom)
-    except click.ClickException:
-        raise
-    except Exception as exc:
-        if debug:
-            raise
-        raise InternalError(
-            f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
-        ) from exc
     sys.exit(0 if report.verdict.ready else 1)
 
 

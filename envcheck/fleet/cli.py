@@ -48,14 +48,14 @@ def fleet_cmd(
     Each input is a report file, a folder (every *.json directly in it), or - for stdin. A file
     or stdin holds one report, a JSON array of reports, or reports one after another (JSON
     lines); at most 16 MiB each. A node is named by its report's hostname, else by its file."""
-    from envcheck.cli import BadInput, InternalError
+    from envcheck.cli import BadInput, internal_errors
     from envcheck.fleet import table
     from envcheck.text import printable
 
     def warn(message: str) -> None:
         click.echo(f"warning: {printable(message)}", err=True)
 
-    try:
+    with internal_errors(debug):
         try:
             nodes = table.load(inputs, on_error=warn)
         except table.FleetError as exc:
@@ -71,14 +71,6 @@ def fleet_cmd(
             warn(f"node {name} appears {len(sources)} times: {', '.join(sources[:3])}")
         fleet = table.merge(nodes, strict)
         emit(fleet, as_json, junit)
-    except click.ClickException:
-        raise
-    except Exception as exc:
-        if debug:
-            raise
-        raise InternalError(
-            f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
-        ) from exc
     sys.exit(0 if fleet.verdict.ready else 1)
 
 

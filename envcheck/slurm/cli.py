@@ -152,6 +152,7 @@ def _default_envcheck() -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print envcheck.fleet/1 on stdout.")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Also write JUnit XML.")
 @click.option("--strict", is_flag=True, help="Count drift across nodes as not ready.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
 @click.argument("srun_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SRUN OPTIONS]")
 def run_cmd(
     partition: str | None,
@@ -162,13 +163,14 @@ def run_cmd(
     as_json: bool,
     junit: str | None,
     strict: bool,
+    debug: bool,
     srun_args: tuple[str, ...],
 ) -> None:
     """Run `envcheck --json` once on every node with a free CPU (srun, one task per node) and
     print the fleet table: each node's verdict, failing checks and drift across nodes. A node
     that is drained, down or busy, or writes no report within --deadline, is a row saying so.
     Exit 0 when every node is ready, 1 otherwise, 2 on bad input or when Slurm does not answer."""
-    from envcheck.cli import BadInput
+    from envcheck.cli import BadInput, internal_errors
     from envcheck.fleet import table
     from envcheck.fleet.cli import emit
     from envcheck.slurm import gather, nodes
@@ -180,17 +182,18 @@ def run_cmd(
         args = shlex.split(envcheck_args)
     except ValueError as exc:
         raise BadInput(f"--args: {exc}") from exc
-    try:
-        with _report_folder(folder) as where:
-            rows = gather.gather(
-                where, envcheck_path, args, partition, limit_seconds, list(srun_args)
-            )
-            fleet = table.merge(rows, strict)
-            emit(fleet, as_json, junit)
-    except nodes.SlurmError as exc:
-        raise BadInput(str(exc)) from exc
-    except OSError as exc:
-        raise BadInput(f"{exc.filename or folder or '.'}: {exc.strerror}") from exc
+    with internal_errors(debug):
+        try:
+            with _report_folder(folder) as where:
+                rows = gather.gather(
+                    where, envcheck_path, args, partition, limit_seconds, list(srun_args)
+                )
+                fleet = table.merge(rows, strict)
+                emit(fleet, as_json, junit)
+        except nodes.SlurmError as exc:
+            raise BadInput(str(exc)) from exc
+        except OSError as exc:
+            raise BadInput(f"{exc.filename or folder or '.'}: {exc.strerror}") from exc
     sys.exit(0 if fleet.verdict.ready else 1)
 
 
