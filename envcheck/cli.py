@@ -23,7 +23,7 @@ from envcheck import __version__
 from envcheck.fleet.cli import fleet_cmd
 from envcheck.images.cli import images_group
 from envcheck.npd import npd_cmd
-from envcheck.options import probe_options, seconds
+from envcheck.options import probe_options, prom_option, seconds
 from envcheck.slurm.cli import slurm_group
 
 
@@ -130,14 +130,7 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(dir_okay=False, writable=True),
         help="Also write a JUnit XML file, one testcase per check.",
     )
-    @click.option(
-        "--prom",
-        "prom",
-        # No writable=True: the file is replaced by a rename, so only its folder must be writable.
-        type=click.Path(dir_okay=False),
-        help="Also write Prometheus metrics (envcheck_ready, envcheck_check_status, ...) for "
-        "node_exporter's textfile collector, replacing FILE atomically.",
-    )
+    @prom_option
     @click.option(
         "--expect",
         "expect_file",

@@ -1,5 +1,6 @@
 """Command-line options shared by the commands that probe this machine (`envcheck check`, `npd`,
-`slurm health`): one declaration each, with the defaults of the command that uses them.
+`slurm health`): one declaration each, with the defaults of the command that uses them; and
+`--prom`, for every command that ends in one machine's report.
 
 A command decorated with ``probe_options(...)`` receives ``options`` (``collect.Options``) in
 place of the six probe options.
@@ -22,6 +23,15 @@ def seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not 0 < value <= MAX_SECONDS:
         raise click.BadParameter(f"must be seconds in (0, {MAX_SECONDS:g}], got {value:g}")
     return value
+
+
+prom_option = click.option(
+    "--prom",
+    # No writable=True: the file is replaced by a rename, so only its folder must be writable.
+    type=click.Path(dir_okay=False),
+    help="Also write Prometheus metrics (envcheck_ready, envcheck_check_status, ...) for "
+    "node_exporter's textfile collector, replacing FILE atomically.",
+)
 
 
 def probe_options(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +19,38 @@ import click
 from envcheck.fleet.table import SCHEMA
 
 
+def fleet_output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of every command that ends in a fleet table (`fleet`, `slurm run`)."""
+    for option in reversed(
+        (
+            click.option(
+                "--json",
+                "as_json",
+                is_flag=True,
+                help=f"Print the fleet ({SCHEMA}) as JSON on stdout; the table goes to stderr.",
+            ),
+            click.option(
+                "--junit",
+                type=click.Path(dir_okay=False, writable=True),
+                help="Also write a JUnit XML file, one testcase per node: a failure when it is "
+                "not ready, an error when its input is unreadable; drift goes to system-out (a "
+                "failure with --strict).",
+            ),
+            click.option(
+                "--strict",
+                is_flag=True,
+                help="Count drift (a value off the fleet's majority) as not ready (exit 1).",
+            ),
+            click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors."),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
 @click.command("fleet")
 @click.argument("inputs", nargs=-1, required=True, metavar="FILES|DIR|-")
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help=f"Print the fleet ({SCHEMA}) as JSON on stdout; the table goes to stderr.",
-)
-@click.option(
-    "--junit",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Also write a JUnit XML file, one testcase per node: a failure when it is not ready, "
-    "an error when its input is unreadable; drift goes to system-out (a failure with --strict).",
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="Count drift (a value off the fleet's majority) as not ready (exit 1).",
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@fleet_output_options
 def fleet_cmd(
     inputs: tuple[str, ...], as_json: bool, junit: str | None, strict: bool, debug: bool
 ) -> None:

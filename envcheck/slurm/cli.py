@@ -15,7 +15,8 @@ from typing import Any
 import click
 
 from envcheck import health
-from envcheck.options import seconds
+from envcheck.fleet.cli import fleet_output_options
+from envcheck.options import prom_option, seconds
 
 DEFAULT_RUN_DEADLINE = 300.0  # torch (60 s) and the smoke test (30 s) on every node, and srun
 
@@ -51,13 +52,9 @@ def slurm_group() -> None:
     "lock_file",
     type=click.Path(dir_okay=False),
     help="Lock file that keeps runs from overlapping "
-    "(default: /run/lock/envcheck-slurm-health-NODE.lock).",
+    "(default: /run/envcheck-UID/slurm-health-NODE.lock, in a folder only we may write).",
 )
-@click.option(
-    "--prom",
-    type=click.Path(dir_okay=False),
-    help="Also write Prometheus metrics for node_exporter's textfile collector.",
-)
+@prom_option
 @health.scheduled_options
 @click.option("--debug", is_flag=True, help="Let an unexpected error end in its traceback.")
 def health_cmd(
@@ -149,10 +146,7 @@ def _default_envcheck() -> str:
     "report is replaced); default: a temporary folder in the current directory, removed "
     "afterwards.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print envcheck.fleet/1 on stdout.")
-@click.option("--junit", type=click.Path(dir_okay=False), help="Also write JUnit XML.")
-@click.option("--strict", is_flag=True, help="Count drift across nodes as not ready.")
-@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@fleet_output_options
 @click.argument("srun_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SRUN OPTIONS]")
 def run_cmd(
     partition: str | None,
