@@ -272,6 +272,7 @@ def _torch_section(options: Options) -> tuple[Torch, ProbeRun]:
 def torch_candidates() -> list[tuple[str, str]]:
     """(where it came from, interpreter) for each of TORCH_LOCATIONS that exists and is not
     envcheck's own interpreter (nor one listed before it)."""
+    seen = {_interpreter_identity(sys.executable)}
     found = []
     for location in TORCH_LOCATIONS:
         if location == "PATH":
@@ -279,16 +280,13 @@ def torch_candidates() -> list[tuple[str, str]]:
         else:
             prefix = os.environ.get(location)
             python = os.path.join(prefix, "bin", "python") if prefix else None
-        if python and os.path.isfile(python) and os.access(python, os.X_OK):
-            found.append((location, os.path.abspath(python)))
-    seen = {_interpreter_identity(sys.executable)}
-    unique = []
-    for location, python in found:
+        if not (python and os.path.isfile(python) and os.access(python, os.X_OK)):
+            continue
         identity = _interpreter_identity(python)
         if identity not in seen:
             seen.add(identity)
-            unique.append((location, python))
-    return unique
+            found.append((location, os.path.abspath(python)))
+    return found
 
 
 def _interpreter_identity(python: str) -> tuple[str, str | None]:
