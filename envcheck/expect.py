@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -28,6 +28,8 @@ class Expectations:
     cudnn_min: str | None = None  # loaded cuDNN at least this, e.g. "9.10"
     require_nvcc: bool | None = None  # nvcc must be present (devel images)
     arch: tuple[str, ...] | None = None  # torch's arch list must include these, e.g. ["sm_90"]
+    # Who states these expectations, for the remedy of a failed one; not an expectation itself.
+    origin: str = field(default="the expectations given with --expect", compare=False)
 
 
 _TYPES = {
@@ -55,6 +57,8 @@ _FORMATS = {
     "arch": (re.compile(r"(sm|compute)_\d+[af]?"), "architectures like 'sm_90' or 'compute_120'"),
     "gpu_name": (re.compile(r"[\w .()/+-]{1,100}"), "a GPU name like 'H100'"),
 }
+# Where every gpu-envkit image keeps its own pins as expectations (its entry point checks them).
+IMAGE_PINS = "/etc/gpu-envkit/expect.toml"
 MAX_GPUS = 4096
 MAX_BYTES = 1024 * 1024  # far above any expectations file; more is a wrong file
 
@@ -74,7 +78,12 @@ def load(path: str | Path) -> Expectations:
         raise ExpectError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ExpectError(f"{path}: not valid TOML: {exc}") from exc
-    return parse(data, str(path))
+    origin = (
+        f"this image's pins ({IMAGE_PINS})"
+        if str(path) == IMAGE_PINS
+        else f"the expectations file {path}"
+    )
+    return dataclasses.replace(parse(data, str(path)), origin=origin)
 
 
 def _short(value: object) -> str:
@@ -110,5 +119,5 @@ def to_json(expect: Expectations) -> dict:
     return {
         f.name: list(v) if isinstance(v, tuple) else v
         for f in dataclasses.fields(expect)
-        if (v := getattr(expect, f.name)) is not None
+        if f.name != "origin" and (v := getattr(expect, f.name)) is not None
     }

@@ -78,3 +78,21 @@ def test_load_reads_toml_and_refuses_the_unreadable(tmp_path):
     broken.write_text("cuda = [\n")
     with pytest.raises(ExpectError, match="not valid TOML"):
         load(broken)
+
+
+def test_a_failed_expectation_names_who_stated_it(tmp_path, monkeypatch, h200_facts):
+    from envcheck import expect
+    from envcheck.checks import run_checks
+
+    def remedy_of(path):
+        path.write_text('torch = "2.13"\n')
+        (result,) = [r for r in run_checks(h200_facts, expect.load(path)) if r.id == "expect.torch"]
+        assert result.status == "fail"
+        return result.remedy.text
+
+    own = tmp_path / "expect.toml"
+    assert f"does not match the expectations file {own}" in remedy_of(own)
+    monkeypatch.setattr(expect, "IMAGE_PINS", str(own))  # as inside an image
+    assert "does not match this image's pins" in remedy_of(own)
+    assert "onboarding" not in remedy_of(own)
+    assert "origin" not in to_json(expect.load(own))  # who said it is no expectation

@@ -110,7 +110,8 @@ def _register(key: str, title: str, compare: Callable[[Facts, Any], Comparison])
             return passed(f"{found} (expected {wanted})")
         return failed(
             f"expected {wanted}, found {found}",
-            "This machine or image is not the one the onboarding script expects.",
+            f"This machine or image does not match {expect.origin}: install what it names, "
+            "or run on the machine or image it was written for.",
         )
 
     check(f"expect.{key}", title)(expectation)
