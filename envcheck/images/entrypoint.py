@@ -21,6 +21,7 @@ leaves are reaped as they exit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -50,10 +51,8 @@ def command(argv: list[str], expect: str = EXPECT) -> list[str]:
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the group has already gone
         os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _reap_orphans(child: int) -> None:
