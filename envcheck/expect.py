@@ -32,6 +32,9 @@ class Expectations:
     origin: str = field(default="the expectations given with --expect", compare=False)
 
 
+# The expectation keys, in file order (``origin`` is who stated them, not one of them).
+KEYS = tuple(f.name for f in dataclasses.fields(Expectations) if f.name != "origin")
+
 _TYPES = {
     "gpu_count": (int, "an integer"),
     "gpu_name": (str, "a string"),
@@ -117,7 +120,7 @@ def parse(data: dict, where: str) -> Expectations:
 
 def to_json(expect: Expectations) -> dict:
     return {
-        f.name: list(v) if isinstance(v, tuple) else v
-        for f in dataclasses.fields(expect)
-        if f.name != "origin" and (v := getattr(expect, f.name)) is not None
+        key: list(v) if isinstance(v, tuple) else v
+        for key in KEYS
+        if (v := getattr(expect, key)) is not None
     }
