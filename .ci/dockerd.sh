@@ -6,14 +6,21 @@
 # pid (never by name) ends only the engine this script started.
 set -euo pipefail
 
+# One engine and one client, both from Debian's docker.io, by path: a newer `docker` earlier on
+# PATH (a standalone CLI) may speak another API version than this engine. The tests talk to the
+# engine through the Docker SDK and DOCKER_HOST; this client only probes that it is up.
+DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
+DOCKER=${DOCKER:-/usr/bin/docker}
+
 start() {
   local dir
   dir=$(mktemp -d /tmp/envkit-dockerd.XXXXXX)
-  dockerd --data-root "$dir/data" --exec-root "$dir/exec" --host "unix://$dir/docker.sock" \
+  "$DOCKERD" --data-root "$dir/data" --exec-root "$dir/exec" --host "unix://$dir/docker.sock" \
     --pidfile "$dir/dockerd.pid" >"$dir/dockerd.log" 2>&1 &
   echo $! >"$dir/launcher.pid"
   for _ in $(seq 1 60); do
-    if /usr/bin/docker -H "unix://$dir/docker.sock" version >/dev/null 2>&1; then
+    if "$DOCKER" -H "unix://$dir/docker.sock" version >/dev/null 2>&1; then
+      echo "dockerd.sh: engine $("$DOCKERD" --version), client $DOCKER ($("$DOCKER" --version))" >&2
       echo "export DOCKER_HOST=unix://$dir/docker.sock ENVKIT_DOCKERD_DIR=$dir"
       return 0
     fi

@@ -32,11 +32,16 @@ TOOLKIT_COMMANDS = (
     "sudo systemctl restart docker",
 )
 
+# Where the SDK and the CLI look for the engine when DOCKER_HOST is not set.
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+# Said only where the engine was looked for somewhere else: it is DOCKER_HOST that sent it there.
+DOCKER_HOST_HINT = "echo $DOCKER_HOST   # unset it to use the default socket"
+
 # kind -> (what to do, the commands that do it); "{image}" is the image concerned.
 REMEDIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ErrorKind.NOT_RUNNING: (
         "Start the Docker daemon (or point DOCKER_HOST at the engine you mean).",
-        ("sudo systemctl start docker", "echo $DOCKER_HOST   # unset it to use the default socket"),
+        ("sudo systemctl start docker", DOCKER_HOST_HINT),
     ),
     ErrorKind.NO_PERMISSION: (
         "Add your user to the docker group, then log in again.",
@@ -68,10 +73,21 @@ REMEDIES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def remedy(kind: str | None, image: str = "IMAGE") -> tuple[str, tuple[str, ...]]:
-    """(text, commands) that fix an engine error of this kind."""
+def remedy(
+    kind: str | None, image: str = "IMAGE", host: str | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """(text, commands) that fix an engine error of this kind, for the engine at ``host``
+    (None: the one this process would use)."""
     text, commands = REMEDIES.get(kind or "", REMEDIES[ErrorKind.OTHER])
-    return text, tuple(c.format(image=image) for c in commands)
+    at_default = (host or engine_address()) == DEFAULT_HOST
+    return text, tuple(
+        c.format(image=image) for c in commands if not (at_default and c == DOCKER_HOST_HINT)
+    )
+
+
+def engine_address() -> str:
+    """Where this process looks for the engine: DOCKER_HOST, or the default socket."""
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
 class EngineError(Exception):
@@ -167,7 +183,7 @@ def connect(timeout: float = 10.0) -> Any:
             *remedy(ErrorKind.NOT_INSTALLED)[1],
             kind=ErrorKind.NOT_INSTALLED,
         ) from exc
-    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    where = engine_address()
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()

@@ -11,14 +11,14 @@ Remedies come from ``envcheck.engine.REMEDIES``, keyed on the recorded error kin
 from __future__ import annotations
 
 from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
-from envcheck.engine import remedy
+from envcheck.engine import DEFAULT_HOST, remedy
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts
 
 
-def _fix(kind: str | None, image: str = "IMAGE") -> tuple[str, ...]:
-    """The remedy of an engine error kind as (text, *commands)."""
-    text, commands = remedy(kind, image)
+def _fix(facts: Facts, kind: str | None, image: str = "IMAGE") -> tuple[str, ...]:
+    """The remedy of an engine error kind as (text, *commands), for the engine the facts name."""
+    text, commands = remedy(kind, image, facts.docker.host or DEFAULT_HOST)
     return (text, *commands)
 
 
@@ -41,7 +41,7 @@ def engine(facts: Facts, expect: Expectations) -> Finding:
         )
     return warned(
         docker.error or f"the Docker engine at {docker.host} did not answer",
-        *_fix(docker.error_kind),
+        *_fix(facts, docker.error_kind),
     )
 
 
@@ -68,7 +68,7 @@ def nvidia_runtime(facts: Facts, expect: Expectations) -> Finding:
     return warned(
         f"Docker has no NVIDIA runtime (runtimes: {runtimes}), no NVIDIA CDI device and no "
         "nvidia-container-runtime-hook: `docker run --gpus all` will fail",
-        *_fix(ErrorKind.NO_GPU_RUNTIME),
+        *_fix(facts, ErrorKind.NO_GPU_RUNTIME),
     )
 
 
@@ -89,11 +89,11 @@ def gpu_container(facts: Facts, expect: Expectations) -> Finding:
     error = docker.gpu_container_error or "unknown error"
     kind = docker.gpu_container_error_kind
     if kind == ErrorKind.NO_GPU_RUNTIME:
-        return failed(f"{image} could not start with GPUs: {error}", *_fix(kind))
+        return failed(f"{image} could not start with GPUs: {error}", *_fix(facts, kind))
     if kind == ErrorKind.IMAGE_NOT_FOUND:
-        return failed(f"{image} could not start: {error}", *_fix(kind, image or "IMAGE"))
+        return failed(f"{image} could not start: {error}", *_fix(facts, kind, image or "IMAGE"))
     if kind in (ErrorKind.NOT_RUNNING, ErrorKind.NO_PERMISSION, ErrorKind.TIMEOUT):
-        return failed(f"{image} with GPUs failed: {error}", *_fix(kind))
+        return failed(f"{image} with GPUs failed: {error}", *_fix(facts, kind))
     return failed(
         f"{image} with GPUs failed: {error}",
         "Run the same by hand to see the whole message.",

@@ -19,12 +19,12 @@ from typing import Any
 from envcheck.facts import ErrorKind
 from envcheck.probes.subproc import emit
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
-
 
 def present() -> tuple[bool, str]:
-    host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-    found = bool(os.environ.get("DOCKER_HOST")) or os.path.exists("/var/run/docker.sock")
+    from envcheck.engine import DEFAULT_HOST, engine_address
+
+    host = engine_address()
+    found = host != DEFAULT_HOST or os.path.exists(DEFAULT_HOST.removeprefix("unix://"))
     return found or bool(shutil.which("docker") or shutil.which("dockerd")), host
 
 
