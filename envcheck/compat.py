@@ -31,6 +31,7 @@ class Build:
     cudnn: str | None
     arch_list: tuple[str, ...]
     index_url: str
+    pypi_default: bool = False  # PyPI's plain torch==X wheel is this build
 
     def pip_command(self) -> str:
         return f"pip install torch=={self.torch} --index-url {self.index_url}"
@@ -179,9 +180,15 @@ def builds() -> list[Build]:
             cudnn=b.get("cudnn"),
             arch_list=tuple(b["arch_list"]),
             index_url=b["index_url"],
+            pypi_default=b.get("pypi_default", False),
         )
         for b in _data()["torch_build"]
     ]
+
+
+def torchvision_for(torch: str) -> str | None:
+    """The torchvision release built for exactly this torch release; None where none is known."""
+    return next((t["torchvision"] for t in _data()["torchvision"] if t["torch"] == torch), None)
 
 
 _ARCH = re.compile(r"^(sm|compute)_(\d+)(\d)([af]?)$")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,19 @@ TARGETS = ("runtime", "devel")
 
 
 # What an image's torch and build imply, read from compat.toml: never written twice.
-DERIVED = {"cuda", "cudnn", "arch_list", "min_driver", "nvidia_require_cuda", "index_url"}
+DERIVED = {
+    "cuda",
+    "cudnn",
+    "arch_list",
+    "min_driver",
+    "nvidia_require_cuda",
+    "index_url",
+    "torchvision",
+}
+# PyTorch's index of CPU-only wheels: the one build compat.toml has no entry for (no CUDA, so
+# nothing to be compatible with). Only test and CPU images use it.
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_SPEC = re.compile(r"(\d+\.\d+\.\d+)\+(cpu|cu\d+)")
 
 
 class PinsError(ValueError):
@@ -53,7 +67,72 @@ class ImagePin:
     min_driver: str | None
     nvidia_require_cuda: str | None
     index_url: str | None
+    torchvision: str | None  # None: the image has no torchvision
     source: str
+
+    @property
+    def pypi_default(self) -> bool:
+        """PyPI's plain ``torch==X`` wheel is this image's build (no ``+cu1xx`` in its name)."""
+        build = compat.build_named(self.torch, self.build)
+        return build is not None and build.pypi_default
+
+
+def derived(torch: str, build: str) -> dict:
+    """Every DERIVED field of an image with this torch release and build."""
+    torchvision = compat.torchvision_for(torch)
+    if build == "cpu":
+        return {
+            "cuda": None,
+            "cudnn": None,
+            "arch_list": (),
+            "min_driver": None,
+            "nvidia_require_cuda": None,
+            "index_url": CPU_INDEX,
+            "torchvision": torchvision,
+        }
+    found = _compat_build(torch, build)
+    major = int(found.cuda.split(".")[0])
+    return {
+        "cuda": found.cuda,
+        "cudnn": found.cudnn,
+        "arch_list": found.arch_list,
+        # Any driver of the CUDA major runs the wheel (minor-version compatibility), the same
+        # rule envcheck's driver.cuda applies.
+        "min_driver": compat.min_driver_for_major(major),
+        "nvidia_require_cuda": f"cuda>={major}.0",
+        "index_url": found.index_url,
+        "torchvision": torchvision,
+    }
+
+
+def with_torch(pin: ImagePin, spec: str, tag: str | None = None) -> ImagePin:
+    """``pin`` built with another torch (``2.13.0+cpu``, ``2.14.1+cu126``): everything derived
+    from torch follows it (labels, expectations, torchvision), and so does the tag, so that no
+    image claims a torch it does not carry. Raises PinsError for a spec compat.toml lacks."""
+    match = TORCH_SPEC.fullmatch(spec.strip())
+    if not match:
+        raise PinsError(
+            f"--torch {spec!r}: expected VERSION+BUILD, e.g. 2.13.0+cpu or 2.14.1+cu126"
+        )
+    torch, build = match.groups()
+    if tag is None:
+        pinned = f"{pin.torch}-{pin.build}"
+        if pinned not in pin.tag:
+            raise PinsError(
+                f"--torch {spec}: the tag {pin.tag} does not name its torch; give --tag"
+            )
+        tag = pin.tag.replace(pinned, f"{torch}-{build}")
+    return dataclasses.replace(
+        pin,
+        name=f"{pin.name} (torch {torch}+{build})",
+        tag=tag,
+        torch=torch,
+        build=build,
+        # The pin's words describe its own build's architectures; arch_list says the rest.
+        architectures="CPU only" if build == "cpu" else "",
+        **derived(torch, build),
+        source=f"{pin.source} Built with torch {torch}+{build} instead of the pinned torch.",
+    )
 
 
 def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
@@ -77,8 +156,6 @@ def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
                 "(the image names only its torch and build)"
             )
         try:
-            build = _compat_build(entry["torch"], entry["build"])
-            major = int(build.cuda.split(".")[0])
             pins.append(
                 ImagePin(
                     name=entry["name"],
@@ -87,16 +164,9 @@ def load(path: Path = PINS) -> tuple[list[ImagePin], list[str]]:
                     base=entry["base"],
                     torch=entry["torch"],
                     build=entry["build"],
-                    cuda=build.cuda,
-                    cudnn=build.cudnn,
-                    arch_list=build.arch_list,
                     architectures=entry.get("architectures", ""),
-                    # Any driver of the CUDA major runs the wheel (minor-version compatibility),
-                    # the same rule envcheck's driver.cuda applies.
-                    min_driver=compat.min_driver_for_major(major),
-                    nvidia_require_cuda=f"cuda>={major}.0",
-                    index_url=build.index_url,
                     source=entry["source"],
+                    **derived(entry["torch"], entry["build"]),
                 )
             )
         except KeyError as exc:
