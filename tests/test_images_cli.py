@@ -37,10 +37,80 @@ def test_unreachable_engine_is_one_line_with_the_remedy(tmp_path, args):
     assert "Traceback" not in proc.stderr
 
 
+def test_run_json_on_an_unreachable_engine_is_still_a_document(tmp_path):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/dead.sock"}
+    proc = run_envcheck("images", "run", "cu130-runtime", "--json", env=env)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["schema"] == "envcheck.images-run/1" and doc["containers"] == []
+    assert doc["host"] is None  # the engine failed before the host was probed
+    assert doc["verdict"]["ready"] is False and doc["verdict"]["not_ready"] == ["engine"]
+    assert doc["error"]["kind"] == "not_running"
+    assert "dead.sock" in doc["error"]["message"]
+    assert "sudo systemctl start docker" in doc["error"]["remedy"]
+    assert only_error_line(proc).startswith("Error: cannot reach the Docker engine")
+
+
+def test_the_docker_host_hint_only_where_docker_host_sent_us(monkeypatch):
+    from envcheck.engine import DEFAULT_HOST, DOCKER_HOST_HINT, remedy
+
+    assert DOCKER_HOST_HINT not in remedy("not_running", host=DEFAULT_HOST)[1]
+    assert DOCKER_HOST_HINT in remedy("not_running", host="unix:///tmp/other.sock")[1]
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert DOCKER_HOST_HINT not in remedy("not_running")[1]
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    assert DOCKER_HOST_HINT in remedy("not_running")[1]
+
+
+def wheels(folder, *names: str):
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")  # only the name is read before a build
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("image", "extra", "files", "missing"),
+    [
+        ("cu130-runtime", [], [], "torch==2.14.1+cu130, torchvision==0.29.1+cu130"),
+        # PyPI's plain 2.14.1 wheels are the cu130 build: not the cu126 one.
+        ("cu126-runtime", [], ["torch-2.14.1-cp312-cp312-manylinux_2_28_x86_64.whl"],
+         "torch==2.14.1+cu126, torchvision==0.29.1+cu126"),
+        ("cu130-runtime", ["--torch", "2.13.0+cpu"],
+         ["torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+          "torchvision-0.28.0-cp311-cp311-manylinux_2_28_x86_64.whl"],
+         "torchvision==0.28.0+cpu"),
+    ],
+)  # fmt: skip
+def test_a_wheelhouse_without_the_pinned_torch_is_refused_before_building(
+    tmp_path, image, extra, files, missing
+):
+    house = wheels(tmp_path / "wheels", *files)
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/dead.sock"}  # never reached
+    proc = run_envcheck("images", "build", image, *extra, "--wheelhouse", str(house), env=env)
+    assert proc.returncode == 2
+    line = only_error_line(proc)
+    assert f"has no wheel of {missing} (" in line
+    assert f"fetch it with: pip download -d {house} torch==" in line
+    assert "--index-url https://download.pytorch.org/whl/" in line
+
+
+def test_a_wheelhouse_with_the_pinned_wheels_goes_on_to_the_engine(tmp_path):
+    house = wheels(
+        tmp_path / "wheels",
+        "torch-2.14.1-cp312-cp312-manylinux_2_28_x86_64.whl",
+        "torchvision-0.29.1-cp312-cp312-manylinux_2_28_x86_64.whl",
+    )
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/dead.sock"}
+    proc = run_envcheck("images", "build", "cu130-runtime", "--wheelhouse", str(house), env=env)
+    assert proc.returncode == 1 and "cannot reach the Docker engine" in only_error_line(proc)
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
         (["build", "cu999-runtime"], "no image 'cu999-runtime'"),
+        (["build", "cu130-runtime", "--torch", "2.14"], "expected VERSION+BUILD"),
         (["build"], "name at least one image"),
         (["run", "cu130-runtime", "--gpus", "none", "--per-gpu"], "--per-gpu needs GPUs"),
     ],

@@ -25,6 +25,38 @@ def test_each_pin_takes_its_build_from_compat(pin):
     assert pin.min_driver == compat.min_driver_for_major(major)
     # The wheel's floor: any driver of its CUDA major (minor-version compatibility).
     assert pin.nvidia_require_cuda == f"cuda>={major}.0"
+    # The images run the seed's data sets: torchvision built for exactly their torch.
+    assert pin.torchvision == compat.torchvision_for(pin.torch) is not None
+
+
+def test_torchvision_pairs_name_one_torch_release_each_with_a_source():
+    pairs = compat._data()["torchvision"]
+    assert len({p["torch"] for p in pairs}) == len(pairs)
+    for p in pairs:
+        torch_minor = compat.version_tuple(p["torch"])[1]
+        # torchvision 0.N is built for torch 2.(N-15) since torch 2.0 / torchvision 0.15.
+        assert compat.version_tuple(p["torchvision"])[:2] == (0, torch_minor + 15), p
+        assert p["source"]
+
+
+def test_another_torch_changes_everything_that_follows_from_it():
+    pin = pins.with_torch(pins.find("cu130-runtime"), "2.13.0+cpu")
+    assert (pin.torch, pin.build, pin.tag) == ("2.13.0", "cpu", "gpu-envkit:2.13.0-cpu-runtime")
+    assert (pin.cuda, pin.cudnn, pin.arch_list, pin.min_driver) == (None, None, (), None)
+    assert pin.nvidia_require_cuda is None and pin.index_url == pins.CPU_INDEX
+    assert pin.torchvision == "0.28.0" and "2.13.0+cpu" in pin.name
+    cu126 = pins.with_torch(pins.find("cu130-devel"), "2.14.1+cu126", tag="mine:1")
+    assert (cu126.cuda, cu126.tag, cu126.target) == ("12.6", "mine:1", "devel")
+    assert cu126.nvidia_require_cuda == "cuda>=12.0"
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [("2.14.1", r"expected VERSION\+BUILD"), ("2.14.1+cu999", "no official torch 2.14.1 cu999")],
+)
+def test_a_torch_override_compat_does_not_know_is_refused(spec, words):
+    with pytest.raises(pins.PinsError, match=words):
+        pins.with_torch(pins.find("cu130-runtime"), spec)
 
 
 def test_a_pins_file_that_copies_compat_knowledge_is_refused(tmp_path):

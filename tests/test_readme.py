@@ -97,6 +97,11 @@ MAKE_REUSES_VENV = (
 )
 SLURM = "needs a Slurm cluster (srun on the partition's nodes)"
 DOCKER_IMAGE = "needs a Docker engine with the NVIDIA runtime, a GPU and the built image"
+VISION_TEST = (
+    "the documented offline build: tests/docker/test_vision_image.py runs these on the real "
+    "engine, with pip's own package source for the index and a local Debian base for nvidia/cuda"
+)
+HOST_SETUP = "installs NVIDIA's Container Toolkit and restarts the host's Docker: a host's setup"
 
 # NOT READY on this machine (no NVIDIA GPU, CPU torch) is exit 1 for every live check.
 PLANS: dict[str, Plan] = {
@@ -175,7 +180,10 @@ PLANS: dict[str, Plan] = {
     ),
     'docker run --rm --gpus all -v "$PWD/data:/data:ro" -e WORKLOADS_DATA_DIR=/data '
     "--entrypoint /opt/venv/bin/workloads gpu-envkit:2.14.1-cu130-runtime "
-    "train --dataset mnist --device cuda": skip(f"{DOCKER_IMAGE}, and MNIST in ./data"),
+    "train --dataset mnist --device cuda": skip(
+        f"{DOCKER_IMAGE}, and MNIST in ./data (tests/docker/test_vision_image.py runs it in the "
+        "real cu130 image on the CPU, on tiny MNIST files)"
+    ),
     "workloads train --dataset file:measurements.csv --target yield": run(0),
     # Images
     "envcheck images list": run(0),
@@ -183,10 +191,13 @@ PLANS: dict[str, Plan] = {
     "envcheck images build cu130-devel": skip(
         "builds an image: needs a Docker engine and a registry for the base and torch"
     ),
-    "envcheck images build cu126-runtime --wheelhouse ./wheels": skip(
-        "builds an image: needs a Docker engine, the CUDA base image and a wheelhouse of "
-        "CUDA torch wheels"
-    ),
+    "envcheck images build cu130-runtime --wheelhouse ./wheels": skip(VISION_TEST),
+    "pip download -d wheels torch==2.14.1 torchvision==0.29.1 "
+    "--index-url https://download.pytorch.org/whl/cu130": skip(VISION_TEST),
+    'pip download -d wheels ".[workloads]" "setuptools>=68"': skip(VISION_TEST),
+    "sudo apt-get install -y nvidia-container-toolkit": skip(HOST_SETUP),
+    "sudo nvidia-ctk runtime configure --runtime=docker": skip(HOST_SETUP),
+    "sudo systemctl restart docker": skip(HOST_SETUP),
     "docker run --rm --gpus all gpu-envkit:2.14.1-cu130-runtime": skip(DOCKER_IMAGE),
     "docker run --rm --gpus all gpu-envkit:2.14.1-cu130-devel check": skip(DOCKER_IMAGE),
     "docker run --rm --gpus all gpu-envkit:2.14.1-cu126-runtime check > report.json": skip(

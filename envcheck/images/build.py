@@ -2,7 +2,11 @@
 
 The build context is assembled here (the Dockerfile, the project's sources and a ``wheelhouse/``
 folder, empty unless an offline package source is given), so a build never depends on what else
-lies in the checkout. Intermediate containers are removed even when the build fails (forcerm).
+lies in the checkout. A wheelhouse is checked against the pins before anything is sent.
+
+A build leaves nothing behind but its image: intermediate containers go even when a step fails
+(forcerm), and every untagged image it made (the build stage, the last good step of a failed or
+interrupted build) carries its build id and is removed afterwards, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 import subprocess
 import tarfile
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +32,10 @@ from envcheck.text import redact_url
 # The classic builder paints a step's stderr red; the log keeps plain text.
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SOURCES = ("pyproject.toml", "README.md", "envcheck", "workloads")
+BUILD_ID_LABEL = "io.gpu-envkit.build-id"  # docker/Dockerfile sets it on every stage
+# After an interrupted build the engine still finishes (and commits) the step it was running
+# before it notices the client went; cleanup waits this long for its containers to go.
+SETTLE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -55,14 +65,16 @@ def missing_sources() -> list[Path]:
     return [p for p in (DOCKERFILE, *(ROOT / name for name in SOURCES)) if not p.exists()]
 
 
-def build_args(pin: ImagePin, over: Overrides = Overrides()) -> dict[str, str]:
+def build_args(pin: ImagePin, over: Overrides = Overrides(), build_id: str = "") -> dict[str, str]:
     base = pin.base
     runtime_base = over.runtime_base or (base if pin.target == "runtime" else _runtime_of(base))
     args = {
+        "BUILD_ID": build_id,
         "RUNTIME_BASE": runtime_base,
         "DEVEL_BASE": over.devel_base or (base if pin.target == "devel" else _devel_of(base)),
         "IMAGE_NAME": pin.name,
         "TORCH_VERSION": pin.torch,
+        "TORCHVISION_VERSION": pin.torchvision or "",
         "TORCH_BUILD": pin.build,
         "TORCH_CUDA": pin.cuda or "",
         "TORCH_CUDNN": pin.cudnn or "",
@@ -78,6 +90,40 @@ def build_args(pin: ImagePin, over: Overrides = Overrides()) -> dict[str, str]:
     if over.wheelhouse is not None:
         args.update(PIP_NO_INDEX="1", PIP_FIND_LINKS="/tmp/wheelhouse", TORCH_INDEX_URL="")
     return args
+
+
+# A wheel's file name: distribution-version(-build)?-python-abi-platform.whl (PEP 427).
+_WHEEL = re.compile(r"(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl")
+
+
+def wheelhouse_gaps(pin: ImagePin, wheelhouse: Path) -> list[str]:
+    """The pinned packages (torch, torchvision) that ``wheelhouse`` has no wheel of, as
+    requirement strings. A ``+build`` wheel must be the pin's build; a plain one counts only
+    where PyPI's plain wheel is that build."""
+    found: dict[str, set[str]] = {}
+    for path in wheelhouse.iterdir():
+        match = _WHEEL.fullmatch(path.name)
+        if match:
+            name = match["name"].lower().replace("_", "-")
+            found.setdefault(name, set()).add(match["version"])
+    wanted = {"torch": pin.torch, "torchvision": pin.torchvision}
+    gaps = []
+    for name, version in wanted.items():
+        if version is None:
+            continue
+        ok = {f"{version}+{pin.build}"} | ({version} if pin.pypi_default else set())
+        if not ok & found.get(name, set()):
+            gaps.append(f"{name}=={version}+{pin.build}")
+    return gaps
+
+
+def fetch_command(pin: ImagePin, wheelhouse: Path) -> str:
+    """The pip command that fills ``wheelhouse`` with the pinned torch (and torchvision)."""
+    wanted = [f"torch=={pin.torch}"] + (
+        [f"torchvision=={pin.torchvision}"] if pin.torchvision else []
+    )
+    index = f" --index-url {pin.index_url}" if pin.index_url else ""
+    return f"pip download -d {wheelhouse} {' '.join(wanted)}{index}"
 
 
 def _runtime_of(base: str) -> str:
@@ -133,7 +179,63 @@ def build(
     over: Overrides = Overrides(),
     progress: Callable[[str], None] = lambda line: None,
 ) -> str:
-    """Build ``pin``; returns the image id. Raises BuildError with the failing step's message."""
+    """Build ``pin``; returns the image id. Raises BuildError with the failing step's message.
+
+    Whatever the outcome (an error, Ctrl-C), the untagged images the build made are removed;
+    so is the image a rebuild took the tag from, once nothing (no tag, no container) holds it."""
+    build_id = uuid.uuid4().hex
+    replaced = _image_id(client, over.tag or pin.tag)
+    try:
+        image_id = _build(client, pin, over, progress, build_id)
+    finally:
+        remove_leftovers(client, build_id)
+    if replaced and replaced != image_id:
+        with contextlib.suppress(*sdk_errors()):  # still tagged elsewhere, or in use: it stays
+            if not client.images.get(replaced).tags:
+                client.images.remove(replaced, force=False, noprune=False)
+    return image_id
+
+
+def _image_id(client: Any, tag: str) -> str | None:
+    """The image now at ``tag``; None where there is none (or the engine cannot say: the build
+    will then fail with the engine's own reason)."""
+    try:
+        return client.images.get(tag).id
+    except sdk_errors():
+        return None
+
+
+def remove_leftovers(client: Any, build_id: str) -> None:
+    """Remove the untagged images of build ``build_id``, once the engine has stopped building.
+
+    Polls until none is left, for at most SETTLE_SECONDS: a failed or interrupted build may
+    still hold its last step's container for a moment, and an engine error is worth a retry.
+    Never raises an SDK error: a leftover that cannot go must not hide the build's own outcome.
+    """
+    mine = {"label": f"{BUILD_ID_LABEL}={build_id}"}
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            # The step containers inherit the label; while one exists the engine is at work.
+            if not client.containers.list(all=True, filters=mine):
+                images = client.images.list(filters={**mine, "dangling": True})
+                if not images:
+                    return
+                for image in images:  # its untagged parents go with it (noprune=False)
+                    client.images.remove(image.id, force=False, noprune=False)
+                continue
+        except sdk_errors():
+            pass
+        time.sleep(0.2)
+
+
+def _build(
+    client: Any,
+    pin: ImagePin,
+    over: Overrides,
+    progress: Callable[[str], None],
+    build_id: str,
+) -> str:
     tag = over.tag or pin.tag
     log: list[str] = []
     pending = ""
@@ -146,7 +248,7 @@ def build(
                 dockerfile="docker/Dockerfile",
                 target=pin.target,
                 tag=tag,
-                buildargs=build_args(pin, over),
+                buildargs=build_args(pin, over, build_id),
                 rm=True,
                 forcerm=True,  # intermediate containers go even when a step fails
                 pull=False,
@@ -168,6 +270,12 @@ def build(
             why = getattr(exc, "explanation", None) or exc
             kind = classify(exc)
             raise BuildError(f"building {tag} failed: {why}", log[-20:], kind) from exc
+        except BaseException:
+            # Ctrl-C: hang up, so the engine cancels the build instead of running its steps to
+            # the end (the open response would keep it going); the client reconnects on its next
+            # request, for the cleanup.
+            client.api.close()
+            raise
     if image_id is None:
         raise BuildError(f"building {tag} failed: the engine reported no image", log[-20:])
     return image_id

@@ -124,6 +124,18 @@ def list_cmd(as_json: bool, pins_file: Path | None) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Install offline, from the wheels in this folder only.",
 )
+@click.option(
+    "--torch",
+    "torch_spec",
+    metavar="VERSION+BUILD",
+    help="Build with this torch instead of the pinned one, e.g. 2.13.0+cpu for a CPU test "
+    "image; labels, the image's expectations, torchvision and the default tag follow it.",
+)
+@click.option(
+    "--no-torchvision",
+    is_flag=True,
+    help="Build without torchvision (where no wheel of it can be had); its label says none.",
+)
 @click.option("--tag", help="Tag the image so instead of the pinned tag (one image only).")
 @click.option(
     "--timeout",
@@ -140,13 +152,24 @@ def build_cmd(
     base: str | None,
     devel_base: str | None,
     wheelhouse: Path | None,
+    torch_spec: str | None,
+    no_torchvision: bool,
     tag: str | None,
     timeout: float,
     quiet: bool,
     pins_file: Path | None,
 ) -> None:
-    """Build images of docker/images.toml by name, streaming the build's progress to stderr."""
-    from envcheck.images.build import Overrides, build, missing_sources
+    """Build images of docker/images.toml by name, streaming the build's progress to stderr.
+
+    Nothing is left behind but the images: the untagged images of the build's stages and of a
+    failed or interrupted build are removed."""
+    from envcheck.images.build import (
+        Overrides,
+        build,
+        fetch_command,
+        missing_sources,
+        wheelhouse_gaps,
+    )
 
     if defaults:
         names = (*names, *_load(pins_file)[1])
@@ -155,6 +178,20 @@ def build_cmd(
     if tag and len(names) > 1:
         raise click.UsageError("--tag needs exactly one image")
     selected = [_pin(n, pins_file) for n in names]
+    if torch_spec:
+        try:
+            selected = [pins_mod.with_torch(p, torch_spec, tag) for p in selected]
+        except pins_mod.PinsError as exc:
+            raise BadInput(str(exc)) from exc
+    if no_torchvision:
+        selected = [dataclasses.replace(p, torchvision=None) for p in selected]
+    for pin in selected if wheelhouse else ():
+        gaps = wheelhouse_gaps(pin, wheelhouse)
+        if gaps:
+            raise BadInput(
+                f"--wheelhouse {wheelhouse} has no wheel of {', '.join(gaps)} ({pin.name}); "
+                f"fetch it with: {fetch_command(pin, wheelhouse)}"
+            )
     missing = missing_sources()
     if missing:
         raise BadInput(
@@ -232,12 +269,14 @@ def run_cmd(
     with this host's facts into one verdict. ARGS go to the image's entry point (all, check,
     digits, and their options)."""
     from envcheck.containers import RunSpec, run
+    from envcheck.engine import connect
 
     if gpus == "none" and per_gpu:
         raise click.UsageError("--per-gpu needs GPUs; drop --gpus none")
     tag = _tag_of(image, pins_file)
+    host = None
     try:
-        client = _client(60.0)  # first: an unreachable engine needs no host probing
+        client = connect(60.0)  # first: an unreachable engine needs no host probing
         host = _host_report()
         host_gpus = [str(g.index) for g in host.facts.gpus if not g.error]
         spec = RunSpec(
@@ -251,7 +290,11 @@ def run_cmd(
     except EngineError as exc:
         if debug:
             raise
-        raise EngineFailure(exc) from exc
+        error = _host_first(exc, host)
+        if as_json:  # a script reading stdout still gets a document, with the error in it
+            verdict = RunVerdict.failed(host, error)
+            click.echo(json.dumps(_run_document(tag, host, [], verdict, error), indent=1))
+        raise EngineFailure(error) from exc
     for r in results:
         click.echo(f"── {r.name} (GPUs: {r.gpus}) exit {r.exit_code}", err=True)
         if r.stderr.strip():
@@ -261,15 +304,51 @@ def run_cmd(
     verdict = RunVerdict.of(host, results)
     click.echo(("ready: " if verdict.ready else "NOT ready: ") + verdict.summary, err=True)
     if as_json:
-        merged = {
-            "schema": RUN_SCHEMA,
-            "image": tag,
-            "host": host.to_json(),
-            "containers": [r.to_json() for r in results],
-            "verdict": dataclasses.asdict(verdict),
-        }
-        click.echo(json.dumps(merged, indent=1))
+        click.echo(json.dumps(_run_document(tag, host, results, verdict), indent=1))
     sys.exit(0 if verdict.ready else 1)
+
+
+def _run_document(
+    tag: str,
+    host: Any,
+    results: list[Any],
+    verdict: RunVerdict,
+    error: EngineError | None = None,
+) -> dict[str, Any]:
+    """The envcheck.images-run/1 document: host report, containers, one verdict, and the
+    engine error that stopped the run (null when it ran)."""
+    return {
+        "schema": RUN_SCHEMA,
+        "image": tag,
+        "host": host.to_json() if host is not None else None,
+        "containers": [r.to_json() for r in results],
+        "verdict": dataclasses.asdict(verdict),
+        "error": None
+        if error is None
+        else {"message": str(error), "kind": error.kind, "remedy": list(error.remedy)},
+    }
+
+
+def _host_first(error: EngineError, host: Any) -> EngineError:
+    """An engine that cannot give containers GPUs, on a host whose NVIDIA driver is missing or
+    broken: the driver comes first (the Container Toolkit needs it), so the error says so."""
+    from envcheck.checks import FAIL
+    from envcheck.facts import ErrorKind
+
+    if error.kind != ErrorKind.NO_GPU_RUNTIME or host is None:
+        return error
+    driver = next((c for c in host.checks if c.id == "driver.present"), None)
+    if driver is None or driver.status != FAIL:
+        return error
+    fix = driver.remedy.commands if driver.remedy else ()
+    return EngineError(
+        f"this host's NVIDIA driver is not working ({driver.summary}), so no container can "
+        f"have a GPU: fix the driver first, then the Container Toolkit if Docker still "
+        f"refuses ({error})",
+        *fix,
+        *error.remedy,
+        kind=error.kind,
+    )
 
 
 @dataclass(frozen=True)
@@ -277,7 +356,7 @@ class RunVerdict:
     """An image run's verdict: ready only when this host is and every container is."""
 
     ready: bool
-    host_ready: bool
+    host_ready: bool | None  # None: the host was not judged (the engine failed first)
     not_ready: list[str]  # "host" and the containers that are not ready
     summary: str
 
@@ -293,6 +372,13 @@ class RunVerdict:
             host_part += " (" + ", ".join(c.id for c in failed) + ")"
         containers = f"{sum(r.ready for r in results)} of {len(results)} container(s) ready"
         return cls(not not_ready, host.verdict.ready, not_ready, f"{host_part}; {containers}")
+
+    @classmethod
+    def failed(cls, host: Any, error: EngineError) -> RunVerdict:
+        """No container ran: the engine refused (the host, when it was judged, may add to it)."""
+        host_ready = host.verdict.ready if host is not None else None
+        not_ready = ["engine"] + (["host"] if host_ready is False else [])
+        return cls(False, host_ready, not_ready, f"no container ran: {error}")
 
 
 def _tag_of(image: str, pins_file: Path | None) -> str:

@@ -26,18 +26,14 @@ BASE = "gpu-envkit-test/debian:bookworm"
 IMAGE = "gpu-envkit-test:cpu-runtime"
 TORCH = "2.13.0"  # the CPU wheel this machine's pip finds (see the Makefile's TORCH_SPEC)
 # The cu130 runtime pin with what a machine without a registry can provide: a Debian base with
-# Python, and CPU torch from a local wheelhouse. Labels and expectations then say CPU, truthfully.
+# Python, and CPU torch from a local wheelhouse (what `envcheck images build --torch 2.13.0+cpu`
+# builds). Labels and expectations then say CPU, truthfully. No torchvision: the one built for
+# CPU torch 2.13.0 lies on no index this machine reaches (PyPI's is a CUDA build, which does not
+# import beside it); the torchvision image test builds the real cu130 pin instead.
 TEST_PIN = dataclasses.replace(
-    pins.find("cu130-runtime"),
-    name="test-cpu-runtime",
-    tag=IMAGE,
+    pins.with_torch(pins.find("cu130-runtime"), f"{TORCH}+cpu", tag=IMAGE),
     base=BASE,
-    torch=TORCH,
-    build="cpu",
-    cuda=None,
-    cudnn=None,
-    arch_list=(),
-    index_url=None,
+    torchvision=None,
 )
 
 
@@ -108,10 +104,20 @@ def labelled(client) -> list:
     return client.containers.list(all=True, filters={"label": LABEL})
 
 
+def dangling(client) -> set[str]:
+    """Untagged leaf images: what `docker images -f dangling=true` lists."""
+    return {i.id for i in client.images.list(filters={"dangling": True})}
+
+
 @pytest.fixture
 def no_leftovers(engine):
-    """Asserts a test leaves no container behind: none of ours, and no other new one."""
+    """Asserts a test leaves nothing behind: no container of ours, no other new one, no new
+    dangling image, and none anywhere from one of our builds."""
     before = {c.id for c in engine.containers.list(all=True)}
+    images_before = dangling(engine)
     yield
     assert labelled(engine) == []
     assert {c.id for c in engine.containers.list(all=True)} == before
+    assert dangling(engine) <= images_before
+    ours = engine.images.list(filters={"dangling": True, "label": build_mod.BUILD_ID_LABEL})
+    assert ours == []

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -13,7 +18,7 @@ from envcheck.containers import RunSpec, run
 from envcheck.engine import EngineError
 from envcheck.images import build as build_mod
 from tests.conftest import run_envcheck
-from tests.docker.conftest import BASE, TEST_PIN
+from tests.docker.conftest import BASE, TEST_PIN, TORCH
 
 pytestmark = pytest.mark.docker
 
@@ -29,9 +34,19 @@ def one_error_line(proc, *words: str) -> None:
 
 def test_gpus_on_an_engine_without_the_nvidia_runtime(test_image, no_leftovers):
     # The engine creates the container, then refuses it at start (HTTP 500): it must still go.
-    proc = run_envcheck("images", "run", test_image, "--gpus", "all", "check", timeout=120)
+    proc = run_envcheck(
+        "images", "run", test_image, "--gpus", "all", "--json", "check", timeout=120
+    )  # fmt: skip
     one_error_line(proc, 'could not select device driver "" with capabilities: [[gpu]]')
     assert "nvidia-ctk runtime configure --runtime=docker" in proc.stderr
+    doc = json.loads(proc.stdout)  # --json: a document even though no container ran
+    assert doc["containers"] == [] and doc["error"]["kind"] == "no_gpu_runtime"
+    driver = next(c for c in doc["host"]["checks"] if c["id"] == "driver.present")
+    # A host without a working driver (these test machines) hears about the driver first.
+    blames_driver = doc["error"]["message"].startswith("this host's NVIDIA driver is not working")
+    assert blames_driver is (driver["status"] == "fail")
+    host_ready = doc["host"]["verdict"]["ready"]
+    assert doc["verdict"]["not_ready"] == ["engine"] + ([] if host_ready else ["host"])
 
 
 def test_container_exiting_non_zero_without_a_report(test_image, no_leftovers):
@@ -100,15 +115,49 @@ def test_image_not_on_the_engine(engine, no_leftovers):
     one_error_line(proc, "image gpu-envkit-test:absent not found")
 
 
-def test_build_failure_is_one_line_and_leaves_no_container(base_image, no_leftovers):
-    # The real cu130 pin, offline, from an empty wheelhouse: pip cannot find torch.
-    with tempfile.TemporaryDirectory(prefix="envkit-empty-wheelhouse-") as empty:
-        proc = run_envcheck(
-            "images", "build", "cu130-runtime", "--base", base_image, "--devel-base",
-            base_image, "--wheelhouse", empty, "--tag", "gpu-envkit-test:broken", "--quiet",
-            timeout=300,
-        )  # fmt: skip
-    one_error_line(proc, "building gpu-envkit-test:broken failed at Step", "torch==2.14.1", "ERROR")
+def test_a_failed_step_is_one_line_and_leaves_no_image(
+    engine, base_image, wheelhouse, no_leftovers
+):
+    # torch installs (a ~600 MB layer image is committed), then skorch, which only gpu-envkit's
+    # workloads need, is nowhere to be found: the build fails one step later, and every layer
+    # it committed must go too.
+    with tempfile.TemporaryDirectory(prefix="envkit-no-skorch-") as no_skorch:
+        for wheel in Path(wheelhouse).iterdir():
+            if not wheel.name.startswith("skorch-"):
+                os.link(wheel, Path(no_skorch, wheel.name))
+        over = build_mod.Overrides(runtime_base=BASE, devel_base=BASE, wheelhouse=Path(no_skorch))
+        pin = dataclasses.replace(TEST_PIN, tag="gpu-envkit-test:broken")
+        with pytest.raises(
+            build_mod.BuildError, match=r'at Step \d+/\d+ \(RUN /opt/venv/bin/pip install "/src'
+        ) as failed:
+            build_mod.build(engine, pin, over)
+    assert "skorch" in str(failed.value) and "\n" not in str(failed.value)
+
+
+def test_ctrl_c_during_a_build_leaves_nothing(engine, base_image, wheelhouse, no_leftovers):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", "images", "build", "cu130-runtime", "--torch",
+         f"{TORCH}+cpu", "--no-torchvision", "--base", base_image, "--devel-base", base_image,
+         "--wheelhouse", str(wheelhouse), "--tag", "gpu-envkit-test:interrupted"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        seen = []
+        for line in proc.stderr:  # the build's progress, streamed
+            seen.append(line)
+            if "Collecting torch" in line or "Processing /tmp/wheelhouse/torch" in line:
+                break  # a step is running inside a container, with layers committed before it
+        else:
+            pytest.fail("the build ended before the torch step: " + "".join(seen[-5:]))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "Aborted" not in err
+    assert not engine.images.list(name="gpu-envkit-test:interrupted")
 
 
 def test_build_with_a_bad_build_argument(engine, base_image, wheelhouse, no_leftovers):
