@@ -5,6 +5,8 @@
 #   1. nvidia-smi, as the machine reports itself
 #   2. the GPU tests (pytest -m gpu), JUnit XML
 #   3. envcheck --json on this machine (the report, and the human report in the log)
+#   3b. envcheck perf --json: GEMM, memory, host link and peers against the GPU's row of
+#       envcheck/data/perf.toml (within its default 60 s)
 #   4. workloads digits --device cuda --scales 1,10,100 (JSON and plot)
 #   5. benchmarks/digits_speed.py --device cuda --scale 100 (fast path vs the seed's skorch)
 # Each step runs under its own timeout and the next one runs whatever its exit code: log.txt
@@ -49,6 +51,10 @@ echo "===== envcheck --json" >>"$log"
 start=$SECONDS
 timeout --kill-after=10 300 "$PY" -m envcheck --json >"$out/envcheck.json" 2>>"$log"
 summary+=("envcheck: exit $? in $((SECONDS - start)) s")
+echo "===== envcheck perf --json" >>"$log"
+start=$SECONDS
+timeout --kill-after=10 300 "$PY" -m envcheck perf --json >"$out/envcheck-perf.json" 2>>"$log"
+summary+=("envcheck perf: exit $? in $((SECONDS - start)) s")
 step digits 900 "$PY" -m workloads digits --device cuda --scales 1,10,100 \
   --json "$out/digits.json" --plot "$out/digits.png"
 step digits-speed 900 "$PY" benchmarks/digits_speed.py --device cuda --scale 100 \

@@ -114,6 +114,13 @@ main.add_command(npd_cmd)
 main.add_command(slurm_group)
 
 
+save_facts_option = click.option(
+    "--save-facts",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also save the raw facts (envcheck.facts/2), to judge again with `envcheck judge`.",
+)
+
+
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that ends in a report."""
 
@@ -153,6 +160,17 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+perf_timeout_option = click.option(
+    "--perf-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    callback=seconds,
+    help="Seconds the performance tests may take in all (torch's start-up included); what was "
+    "measured by then is judged.",
+)
+
+
 @main.command("check", cls=DefaultCommand)
 @probe_options(torch_timeout=60.0, smoke=True, smoke_timeout=30.0)
 @click.option(
@@ -169,46 +187,66 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="Seconds the workload may take.",
 )
 @click.option(
+    "--perf",
+    is_flag=True,
+    help="Also measure each GPU (GEMM, memory, host link, peers) against its model's figures, "
+    "as `envcheck perf` does.",
+)
+@perf_timeout_option
+@click.option(
     "--docker-gpu-test",
     "docker_gpu_image",
     metavar="IMAGE",
     help="Start IMAGE with all GPUs through Docker (nvidia-smi -L) and judge it "
     "(docker.gpu_container); the container is always removed.",
 )
-@click.option(
-    "--save-facts",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Also save the raw facts (envcheck.facts/2), to judge again with `envcheck judge`.",
-)
+@save_facts_option
 @output_options
 def check_cmd(
     options: Any,
     with_workloads: bool,
     workload_timeout: float,
+    perf: bool,
+    perf_timeout: float,
     docker_gpu_image: str | None,
     save_facts: str | None,
     **out: Any,
 ) -> None:
     """Probe this machine and judge it."""
+    options = dataclasses.replace(
+        options,
+        workloads=with_workloads,
+        workload_timeout=workload_timeout,
+        perf=perf,
+        perf_timeout=perf_timeout,
+        docker_gpu_image=docker_gpu_image,
+    )
+    _report(lambda: _collect(options, save_facts), **out)
 
-    def facts() -> Any:
-        from envcheck.collect import collect
 
-        collected = collect(
-            dataclasses.replace(
-                options,
-                workloads=with_workloads,
-                workload_timeout=workload_timeout,
-                docker_gpu_image=docker_gpu_image,
-            )
-        )
-        if save_facts:
-            from envcheck.facts import to_json
+@main.command("perf")
+@probe_options(torch_timeout=60.0, smoke=True, smoke_timeout=30.0)
+@perf_timeout_option
+@save_facts_option
+@output_options
+def perf_cmd(options: Any, perf_timeout: float, save_facts: str | None, **out: Any) -> None:
+    """Does each GPU deliver what its model should? Measures dense GEMM (FP32, TF32, BF16),
+    device memory, the host link and the peers, within --perf-timeout, and judges them against
+    the model's published figures (envcheck/data/perf.toml), with the rest of the report. On a
+    machine without a GPU it measures the CPU, and says there is nothing to judge it against."""
+    options = dataclasses.replace(options, perf=True, perf_timeout=perf_timeout)
+    _report(lambda: _collect(options, save_facts), **out)
 
-            _write(save_facts, json.dumps(to_json(collected), indent=1) + "\n")
-        return collected
 
-    _report(facts, **out)
+def _collect(options: Any, save_facts: str | None) -> Any:
+    from envcheck.collect import collect
+
+    collected = collect(options)
+    if save_facts:
+        from envcheck.facts import to_json
+
+        _write(save_facts, json.dumps(to_json(collected), indent=1) + "\n")
+    return collected
 
 
 @main.command("judge")

@@ -28,6 +28,8 @@ from envcheck.facts import (
     Facts,
     Gpu,
     Nvcc,
+    Perf,
+    PerfMeasurement,
     ProbeRun,
     Torch,
     Workload,
@@ -40,6 +42,10 @@ from envcheck.text import redact_url
 # Run by path, not as a module: under another interpreter (--python) `envcheck` may be missing or
 # another version. It imports nothing of ours, so a temporary copy works too (from envcheck.pyz).
 TORCH_SCRIPT = resources.files("envcheck.probes") / "torch_runtime.py"
+PERF_SCRIPT = resources.files("envcheck.probes") / "perf_runtime.py"
+# The perf child stops starting tests this long before its timeout: torch's import and CUDA's
+# start-up come out of the same budget, and what was measured must be printed before the kill.
+PERF_MARGIN_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class Options:
     workload_timeout: float = 900.0
     docker_gpu_image: str | None = None  # start this image with all GPUs (a real attempt)
     docker_gpu_timeout: float = 90.0
+    perf: bool = False  # also measure GEMM, memory and link throughput (envcheck perf)
+    perf_timeout: float = 60.0
 
 
 def collect(options: Options) -> Facts:
@@ -87,6 +95,9 @@ def collect(options: Options) -> Facts:
             options.python or torch.python or sys.executable, options.workload_timeout, device
         )
         workloads.append(from_json(Workload, workload, "workloads"))
+    perf = None
+    if options.perf:  # last and alone: any other work would take from what it measures
+        perf = perf_section(options.python or torch.python or sys.executable, options.perf_timeout)
     return Facts(
         envcheck_version=__version__,
         collected_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -100,7 +111,39 @@ def collect(options: Options) -> Facts:
         docker=docker,
         env=env,
         workloads=workloads,
+        perf=perf,
         probes=[nvml_run, torch_run, nvcc_run, host_run, docker_run],
+    )
+
+
+def perf_section(python: str, timeout: float) -> Perf:
+    """Run the perf child under ``timeout``; whatever it measured before it stopped is kept."""
+    budget = max(1.0, timeout - PERF_MARGIN_SECONDS)
+    with resources.as_file(PERF_SCRIPT) as script:
+        cmd = subproc.python_command(python, str(script), "--budget", f"{budget:g}", isolated=False)
+        out = subproc.run(cmd, timeout)
+    data = out.data
+    measurements = [
+        from_json(PerfMeasurement, m, f"perf.measurements[{i}]")
+        for i, m in enumerate(data.get("measurements") or [])
+    ]
+    complete = bool(data.get("complete"))
+    error, kind = data.get("error"), data.get("error_kind")
+    if out.timed_out:
+        error = f"stopped after {timeout:g} s at: {data.get('stage', 'start-up')}"
+        kind = ErrorKind.TIMEOUT
+    elif error is None and out.error:
+        error, kind = f"perf probe crashed: {out.error}", ErrorKind.CRASHED
+    elif error is None and not data.get("done"):
+        error, kind = "perf probe printed no result", ErrorKind.CRASHED
+    return Perf(
+        measurements=measurements,
+        seconds=round(out.seconds, 3),
+        budget_s=timeout,
+        complete=complete,
+        stage=None if complete else data.get("stage"),
+        error=error,
+        error_kind=kind,
     )
 
 

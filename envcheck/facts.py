@@ -297,6 +297,39 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class PerfMeasurement:
+    """One figure `envcheck perf` measured (conventions: envcheck/probes/perf_runtime.py)."""
+
+    device: str = doc("Where it ran: 'cuda:0', 'cpu', or 'cuda' for the all-reduce.", "")
+    gpu_index: int | None = doc("torch's index of the GPU; null on the CPU and for all GPUs.")
+    name: str | None = doc("Device name as torch reports it, e.g. 'NVIDIA H200'.")
+    pci_bus_id: str | None = doc("The GPU's PCI bus id, to find its NVML facts.")
+    kind: str = doc("gemm, memory, host_link, peer or allreduce.", "")
+    variant: str = doc("fp32/tf32/bf16/fp16 (gemm), copy, h2d/d2h, 'I->J' (peer), nccl.", "")
+    value: float | None = doc("The figure, in unit; null when the test failed.", bounds=(0, 1e7))
+    unit: str | None = doc("TFLOPS (10^12 FLOP/s) or GB/s (10^9 bytes/s).")
+    size: str | None = doc("The problem size, e.g. '8192x8192x8192' or '1024 MiB'.")
+    repeats: int | None = doc("Operations timed.", bounds=(0, 10**9))
+    seconds: float | None = doc("Seconds timed (after the warm-up).", bounds=(0, 86_400))
+    peer: int | None = doc("The other GPU of a peer copy.")
+    peer_access: bool | None = doc("A peer copy went GPU to GPU directly (NVLink or P2P).")
+    error: str | None = doc("Why the test gave no figure (one line).")
+
+
+@dataclass(frozen=True)
+class Perf:
+    """`envcheck perf` (or --perf): what each device delivered, within its own time bound."""
+
+    measurements: list[PerfMeasurement] = doc("Every figure, as measured.", factory=list)
+    seconds: float | None = doc("Wall time of the whole run.")
+    budget_s: float | None = doc("The time the run was allowed.")
+    complete: bool | None = doc("Every test ran (false: the budget ran out first).")
+    stage: str | None = doc("The step it was at when it stopped early.")
+    error: str | None = doc("Why it did not run or finish (one line).")
+    error_kind: str | None = doc("Stable token for the error (see ErrorKind).")
+
+
+@dataclass(frozen=True)
 class ProbeRun:
     """How one probe went: lets a reader see what was slow or timed out."""
 
@@ -333,6 +366,11 @@ class Facts:
         "Only the GPU-related variables that were set (never the whole environment).", factory=dict
     )
     workloads: list[Workload] = doc("Workloads run with --with-workloads.", factory=list)
+    perf: Perf | None = doc(
+        "Performance measured by `envcheck perf` or --perf; null when not measured. Added "
+        "within facts/2: older files lack it.",
+        added=True,
+    )
     probes: list[ProbeRun] = doc("How each probe went.", factory=list)
     unavailable: dict[str, str] = doc(
         "Top-level field name ('gpus', 'env') -> why it is empty: no GPU reported is not no GPU.",

@@ -125,6 +125,12 @@ PLANS: dict[str, Plan] = {
         ("/opt/venv/bin/python", str(BIN / "python")),
     ),
     "envcheck --with-workloads": run(1, timeout=280),
+    # Performance: no GPU here, so the CPU is measured (and the machine is not ready: exit 1).
+    "envcheck perf": run(1),
+    "envcheck perf --json > perf.json": run(1, out=(("perf.json", "report"),)),
+    "envcheck --perf --perf-timeout 120 --json > report.json": run(
+        1, out=(("report.json", "report"),)
+    ),
     SAVE_FACTS: run(1, out=(("facts.json", "facts"),)),
     "envcheck judge facts.json": run(1),  # this machine's facts: not ready
     "envcheck judge dump.txt": run(verdict(PASTES["dump.txt"])),

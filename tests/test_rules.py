@@ -9,7 +9,17 @@ import pytest
 
 from envcheck.checks import FAIL, PASS, SKIP, WARN, run_checks
 from envcheck.expect import Expectations, parse
-from envcheck.facts import Facts, Gpu, LoadedLibrary, Smoke, TorchDevice, Workload, WorkloadRow
+from envcheck.facts import (
+    Facts,
+    Gpu,
+    LoadedLibrary,
+    Perf,
+    PerfMeasurement,
+    Smoke,
+    TorchDevice,
+    Workload,
+    WorkloadRow,
+)
 from envcheck.report import judge
 from tests.conftest import ROOT, SHARED
 from tests.h200 import FIXTURE, convert
@@ -39,6 +49,18 @@ def result(facts: Facts, check_id: str, expect: Expectations | None = None):
 
 
 V100 = Gpu(index=1, name="Tesla V100-SXM2-32GB", compute_capability="7.0")
+
+
+def perf(kind: str, variant: str, value: float, **extra) -> dict:
+    """A finished `envcheck perf` run on the H200 with one figure (the facts' `perf` section)."""
+    unit = "TFLOPS" if kind == "gemm" else "GB/s"
+    m = PerfMeasurement(
+        device="cuda:0", gpu_index=0, name="NVIDIA H200", kind=kind, variant=variant,
+        value=value, unit=unit, **extra,
+    )  # fmt: skip
+    return {"perf": Perf(measurements=[m], budget_s=60.0, complete=True)}
+
+
 # A Docker engine that answers; the docker cases add what they are about.
 DOCKER_UP = {"present": True, "reachable": True}
 RTX5090 = Gpu(index=0, name="NVIDIA GeForce RTX 5090", compute_capability="12.0")
@@ -713,6 +735,22 @@ CASES = [
         },
         FAIL,
         "Install the workloads extra",
+    ),
+    # The H200's row of envcheck/data/perf.toml: 794.5 TFLOPS BF16 and 4010 GB/s achievable,
+    # PCIe gen 5 x16 (76 % of 63.0 GB/s: 47.9).
+    ("perf_gemm_at_its_model", "perf.gemm", perf("gemm", "bf16", 780.0), PASS, "98% of 794.5"),
+    ("perf_gemm_slow", "perf.gemm", perf("gemm", "bf16", 420.0), FAIL, "power limit 700 W"),
+    ("perf_memory_ok", "perf.memory", perf("memory", "copy", 3900.0), PASS, "97% of 4010"),
+    ("perf_memory_low", "perf.memory", perf("memory", "copy", 2800.0), WARN, "70% of 4010"),
+    ("perf_link_ok", "perf.host_link", perf("host_link", "h2d", 53.0), PASS, "of 47.89"),
+    ("perf_link_halved", "perf.host_link", perf("host_link", "d2h", 22.0), FAIL, "gen 5 x16"),
+    ("perf_peer_ok", "perf.peer", perf("peer", "0->1", 370.0, peer_access=True), PASS, "370"),
+    (
+        "perf_peer_failed",
+        "perf.peer",
+        perf("peer", "0->1", 0.0, error="RuntimeError: peer mapping failed"),
+        FAIL,
+        "peer mapping failed",
     ),
     ("idle_is_not_throttling", "gpu.throttle", {}, PASS, "no throttling"),
     (

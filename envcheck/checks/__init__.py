@@ -144,6 +144,7 @@ _MODULES = (
     "container",
     "docker",
     "workload",
+    "perf",
     "expected",
 )
 
