@@ -28,6 +28,25 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class PerfRow:
+    """One measurement as judged: the report's ``perf`` rows and the terminal's table."""
+
+    device: str
+    model: str | None  # the table's model; null when it has no row for this device
+    name: str | None  # the device's own name
+    kind: str
+    variant: str
+    value: float | None
+    unit: str | None
+    expected: float | None  # the reference it was judged against
+    expected_basis: str | None  # what that reference is (published, or derived how)
+    peak: float | None
+    share: float | None  # value / expected
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     facts: Facts
     checks: list[CheckResult]
@@ -35,13 +54,18 @@ class Report:
     expectations: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": SCHEMA,
             "verdict": to_json(self.verdict),
             "checks": [to_json(c) for c in self.checks],
             "expectations": self.expectations,
             "facts": to_json(self.facts),
         }
+        if self.facts.perf is not None:  # measured vs expected vs peak, as judged
+            from envcheck.checks.perf import rows
+
+            out["perf"] = [to_json(r) for r in rows(self.facts)]
+        return out
 
 
 def problems(report: Report) -> list[CheckResult]:

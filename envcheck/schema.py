@@ -20,7 +20,7 @@ from envcheck.facts import Facts
 from envcheck.fleet.table import SCHEMA as FLEET_SCHEMA
 from envcheck.fleet.table import Fleet
 from envcheck.report import SCHEMA as REPORT_SCHEMA
-from envcheck.report import Verdict
+from envcheck.report import PerfRow, Verdict
 
 DIR = Path(__file__).parent / "schemas"
 # The current versions; facts-1.json and report-1.json stay shipped as published (still read).
@@ -94,6 +94,8 @@ def report_schema() -> dict[str, Any]:
     defs.update(facts["$defs"])
     check = _type(CheckResult, defs)
     defs["CheckResult"]["properties"]["status"] = {"enum": list(STATUSES)}
+    perf_row = _type(PerfRow, defs)
+    defs["PerfRow"]["properties"]["status"] = {"enum": list(STATUSES)}
     defs["Facts"] = {k: v for k, v in facts.items() if not k.startswith("$") and k != "title"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -107,6 +109,12 @@ def report_schema() -> dict[str, Any]:
             "checks": {"type": "array", "items": check},
             "expectations": {"type": "object", "description": "The --expect keys that were set."},
             "facts": {"$ref": "#/$defs/Facts"},
+            "perf": {
+                "type": "array",
+                "items": perf_row,
+                "description": "With `envcheck perf` or --perf: each measurement with the figure "
+                "it was judged against (expected, what that is, the peak), its share and status.",
+            },
         },
         "required": ["schema", "verdict", "checks", "expectations", "facts"],
         "additionalProperties": False,

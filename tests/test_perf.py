@@ -41,6 +41,9 @@ def test_perf_measures_this_cpu_within_its_bound():
     )
     assert checks["perf.host_link"]["summary"] == "no GPU: nothing crosses a host link"
     assert "performance" in proc.stderr and "gemm fp32" in proc.stderr  # the terminal's table
+    rows = {(r["kind"], r["variant"]): r for r in report["perf"]}  # as judged: nothing to judge
+    assert rows["gemm", "fp32"]["value"] == figures["gemm", "fp32"]["value"]
+    assert rows["gemm", "fp32"]["expected"] is None and rows["gemm", "fp32"]["status"] == "skip"
 
 
 def test_a_run_cut_short_by_its_timeout_says_where_it_stopped(tmp_path):
@@ -158,6 +161,21 @@ def test_no_perf_run_no_perf_lines_and_a_run_that_stopped(h200_facts):
     assert r.status == "fail" and "cuda:0: gemm bf16" in r.summary
     no_torch = with_perf(h200_facts, error="torch does not import", error_kind="not_installed")
     assert result(no_torch, "perf.memory").status == "skip"
+
+
+def test_the_json_report_shows_measured_expected_and_peak(h200_facts):
+    facts = with_perf(h200_facts, measured("gemm", "bf16", 780.0), measured("gemm", "fp32", 50.0))
+    report = judge(facts, Expectations()).to_json()
+    jsonschema.validate(report, json.loads(FILES["report"].read_text()))
+    bf16, fp32 = report["perf"]
+    assert (bf16["model"], bf16["value"], bf16["expected"], bf16["peak"]) == (
+        "H200", 780.0, 794.5, 989.4,
+    )  # fmt: skip
+    assert bf16["share"] == round(780 / 794.5, 4) and bf16["status"] == "pass"
+    assert bf16["expected_basis"] == "published achievable figure"
+    # No achievable FP32 figure anywhere in the table: the peak is shown, nothing is judged.
+    assert (fp32["expected"], fp32["peak"], fp32["status"]) == (None, 67.0, "skip")
+    assert "perf" not in judge(h200_facts, Expectations()).to_json()  # not measured: no rows
 
 
 def test_the_terminal_shows_measured_expected_and_peak(h200_facts, capsys):

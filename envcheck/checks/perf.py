@@ -27,6 +27,7 @@ from envcheck.checks import (
 )
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts, Gpu, PerfMeasurement
+from envcheck.report import PerfRow
 
 PASS_SHARE, WARN_SHARE = 0.80, 0.60
 ORDER = {SKIP: 0, PASS: 1, WARN: 2, FAIL: 3}  # a skip (unjudged) never outranks a verdict
@@ -87,9 +88,30 @@ def _judge(facts: Facts, m: PerfMeasurement) -> Judged:
     return Judged(m, model, reference, gpu, status)
 
 
-def judged(facts: Facts) -> list[Judged]:
-    """Every measurement with its model, reference and status: the terminal's table."""
-    return [_judge(facts, m) for m in facts.perf.measurements] if facts.perf else []
+def rows(facts: Facts) -> list[PerfRow]:
+    """Every measurement with its model, reference, share and status."""
+    out = []
+    for j in (_judge(facts, m) for m in facts.perf.measurements) if facts.perf else ():
+        m, ref = j.m, j.reference
+        peak = j.model.peak(m.kind, m.variant) if j.model else None
+        out.append(
+            PerfRow(
+                device=m.device,
+                model=j.model.model if j.model else None,
+                name=m.name,
+                kind=m.kind,
+                variant=m.variant,
+                value=m.value,
+                unit=m.unit,
+                expected=round(ref.value, 3) if ref else None,
+                expected_basis=ref.basis if ref else None,
+                peak=round(peak, 3) if peak is not None else None,
+                share=round(j.share, 4) if j.share is not None else None,
+                status=j.status,
+                error=m.error,
+            )
+        )
+    return out
 
 
 def _measured(facts: Facts, kind: str) -> list[PerfMeasurement] | Finding | None:

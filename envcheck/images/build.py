@@ -209,12 +209,14 @@ def remove_leftovers(client: Any, build_id: str) -> None:
     """Remove the untagged images of build ``build_id``, once the engine has stopped building.
 
     Polls until none is left, for at most SETTLE_SECONDS: a failed or interrupted build may
-    still hold its last step's container for a moment, and an engine error is worth a retry.
-    Never raises an SDK error: a leftover that cannot go must not hide the build's own outcome.
+    still hold its last step's container for a moment, and one engine error is worth a retry
+    (an engine that keeps failing is not waited for). Never raises an SDK error: a leftover that
+    cannot go must not hide the build's own outcome.
     """
     mine = {"label": f"{BUILD_ID_LABEL}={build_id}"}
     deadline = time.monotonic() + SETTLE_SECONDS
-    while time.monotonic() < deadline:
+    errors = 0
+    while time.monotonic() < deadline and errors < 3:
         try:
             # The step containers inherit the label; while one exists the engine is at work.
             if not client.containers.list(all=True, filters=mine):
@@ -223,9 +225,10 @@ def remove_leftovers(client: Any, build_id: str) -> None:
                     return
                 for image in images:  # its untagged parents go with it (noprune=False)
                     client.images.remove(image.id, force=False, noprune=False)
+                errors = 0
                 continue
         except sdk_errors():
-            pass
+            errors += 1
         time.sleep(0.2)
 
 

@@ -58,11 +58,11 @@ def render(report: Report, file: TextIO | None = None) -> None:
 
 
 def perf_table(report: Report) -> Table | None:
-    """What `envcheck perf` measured, per device and test: measured, expected, peak."""
-    from envcheck.checks.perf import judged
+    """What `envcheck perf` measured, per device and test: measured, expected, peak, share."""
+    from envcheck.checks.perf import rows
 
-    rows = judged(report.facts)
-    if not rows:
+    judged = rows(report.facts)
+    if not judged:
         return None
     table = Table(title="performance", title_justify="left")
     for name, justify in (
@@ -75,21 +75,20 @@ def perf_table(report: Report) -> Table | None:
         ("share", "right"),
     ):
         table.add_column(name, justify=justify)
-    for j in rows:
-        mark, colour = MARKS[j.status]
-        m, ref = j.m, j.reference
-        measured = f"{m.value:g} {m.unit}" if m.value is not None else f"failed: {m.error}"
-        expected = f"{ref.value:.4g}" if ref else "—"
-        if ref and not ref.basis.startswith("published"):
+    for r in judged:
+        mark, colour = MARKS[r.status]
+        measured = f"{r.value:g} {r.unit}" if r.value is not None else f"failed: {r.error}"
+        expected = f"{r.expected:.4g}" if r.expected is not None else "—"
+        if r.expected_basis and not r.expected_basis.startswith("published"):
             expected += " (floor)"
-        share = f"[{colour}]{j.share:.0%} {mark}[/]" if j.share is not None else ""
+        share = f"[{colour}]{r.share:.0%} {mark}[/]" if r.share is not None else ""
         table.add_row(
-            escape(m.device),
-            escape(j.model.model if j.model else (m.name or "?")),
-            escape(f"{m.kind} {m.variant}"),
+            escape(r.device),
+            escape(r.model or r.name or "?"),
+            escape(f"{r.kind} {r.variant}"),
             escape(measured),
             expected,
-            f"{ref.peak:.4g}" if ref else "—",
+            f"{r.peak:.4g}" if r.peak is not None else "—",
             share,
         )
     return table
