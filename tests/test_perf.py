@@ -151,6 +151,15 @@ def test_peers_are_reported_and_failures_fail(h200_facts):
     assert result(with_perf(h200_facts, broken, staged), "perf.peer").status == "fail"
 
 
+def test_gpus_torch_cannot_use_are_named_when_the_cpu_was_measured(h200_facts):
+    cpu = PerfMeasurement(device="cpu", name="Xeon", kind="gemm", variant="fp32", value=0.3)
+    facts = with_perf(h200_facts, cpu)
+    assert "torch sees none of the GPUs" in result(facts, "perf.gemm").summary
+    assert "torch sees none of the GPUs" in result(facts, "perf.host_link").summary
+    no_gpus = dataclasses.replace(facts, gpus=[])
+    assert result(no_gpus, "perf.host_link").summary == "no GPU: nothing crosses a host link"
+
+
 def test_no_perf_run_no_perf_lines_and_a_run_that_stopped(h200_facts):
     assert not [r for r in judge(h200_facts, Expectations()).checks if r.id.startswith("perf.")]
     hung = with_perf(

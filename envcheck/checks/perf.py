@@ -133,10 +133,17 @@ def _measured(facts: Facts, kind: str) -> list[PerfMeasurement] | Finding | None
             "sudo dmesg | grep -i -E 'NVRM|Xid'",
         )
     if any(m.device == "cpu" for m in perf.measurements):
-        return skipped(f"no GPU: {_CPU_ONLY[kind]}")
+        return skipped(f"{_no_gpu(facts)}: {_CPU_ONLY[kind]}")
     if not perf.complete:
         return skipped(f"not reached within the {perf.budget_s:g} s of --perf-timeout")
     return None
+
+
+def _no_gpu(facts: Facts) -> str:
+    """Why the CPU was measured: no GPU at all, or GPUs that torch cannot use."""
+    if facts.gpus:
+        return "torch sees none of the GPUs (see torch.cuda_build), so the CPU was measured"
+    return "no GPU"
 
 
 _CPU_ONLY = {
@@ -159,7 +166,7 @@ def _verdict(
     judged = [_judge(facts, m) for m in found]
     if all(j.m.device == "cpu" for j in judged):
         figures = "; ".join(j.describe() for j in judged)
-        return skipped(f"{figures} on the CPU: {_CPU_ONLY[kind]}")
+        return skipped(f"{figures} on the CPU ({_no_gpu(facts)}): {_CPU_ONLY[kind]}")
     worst = max(judged, key=lambda j: ORDER[j.status]).status
     shown = sorted(judged, key=lambda j: -ORDER[j.status])
     summary = "; ".join(j.describe() for j in shown[:4])
