@@ -8,12 +8,15 @@ with CPU torch. Without an engine the tests skip, except under CI=true, where th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +100,31 @@ def test_image(engine, base_image, wheelhouse) -> str:
     )
     build_mod.build(engine, TEST_PIN, over)
     return IMAGE
+
+
+@contextlib.contextmanager
+def envcheck_process(*args: str) -> Iterator[subprocess.Popen]:
+    """`python -m envcheck ARGS` running in the background; killed if the test leaves it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "envcheck", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def ctrl_c(proc: subprocess.Popen, timeout: float) -> None:
+    """Ctrl-C as a terminal sends it: after its cleanup the command exits 130, no traceback."""
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Aborted" not in err
 
 
 def labelled(client) -> list:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -18,7 +15,7 @@ from envcheck.containers import RunSpec, run
 from envcheck.engine import EngineError
 from envcheck.images import build as build_mod
 from tests.conftest import run_envcheck
-from tests.docker.conftest import BASE, TEST_PIN, TORCH
+from tests.docker.conftest import BASE, TEST_PIN, TORCH, ctrl_c, envcheck_process
 
 pytestmark = pytest.mark.docker
 
@@ -135,13 +132,11 @@ def test_a_failed_step_is_one_line_and_leaves_no_image(
 
 
 def test_ctrl_c_during_a_build_leaves_nothing(engine, base_image, wheelhouse, no_leftovers):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "envcheck", "images", "build", "cu130-runtime", "--torch",
-         f"{TORCH}+cpu", "--no-torchvision", "--base", base_image, "--devel-base", base_image,
-         "--wheelhouse", str(wheelhouse), "--tag", "gpu-envkit-test:interrupted"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
+    with envcheck_process(
+        "images", "build", "cu130-runtime", "--torch", f"{TORCH}+cpu", "--no-torchvision",
+        "--base", base_image, "--devel-base", base_image, "--wheelhouse", str(wheelhouse),
+        "--tag", "gpu-envkit-test:interrupted",
+    ) as proc:  # fmt: skip
         seen = []
         for line in proc.stderr:  # the build's progress, streamed
             seen.append(line)
@@ -149,14 +144,7 @@ def test_ctrl_c_during_a_build_leaves_nothing(engine, base_image, wheelhouse, no
                 break  # a step is running inside a container, with layers committed before it
         else:
             pytest.fail("the build ended before the torch step: " + "".join(seen[-5:]))
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130
-    assert "Traceback" not in err and "Aborted" not in err
+        ctrl_c(proc, timeout=180)
     assert not engine.images.list(name="gpu-envkit-test:interrupted")
 
 

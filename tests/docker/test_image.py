@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import jsonschema
@@ -16,7 +13,7 @@ from envcheck.engine import LABEL
 from envcheck.images.build import _git
 from envcheck.schema import FILES
 from tests.conftest import run_envcheck
-from tests.docker.conftest import BASE, TORCH, labelled
+from tests.docker.conftest import BASE, TORCH, ctrl_c, envcheck_process, labelled
 
 pytestmark = pytest.mark.docker
 
@@ -97,26 +94,13 @@ def test_digits_part_alone_prints_the_workload_result(test_image, no_leftovers):
 
 
 def test_ctrl_c_removes_the_running_container(engine, test_image, no_leftovers):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "envcheck", "images", "run", test_image, "--gpus", "none", "all"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with envcheck_process("images", "run", test_image, "--gpus", "none", "all") as proc:
         deadline = time.monotonic() + 60
         while not any(c.status == "running" for c in labelled(engine)):
             assert time.monotonic() < deadline, "the container never started"
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130
-    assert "Traceback" not in err and "Aborted" not in err
+        ctrl_c(proc, timeout=60)
 
 
 def training(container, deadline_s: float = 120) -> None:
