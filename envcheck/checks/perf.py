@@ -128,7 +128,8 @@ def _measured(facts: Facts, kind: str) -> list[PerfMeasurement] | Finding | None
         return failed(
             f"the performance run stopped: {perf.error}",
             "A test that hangs or crashes a GPU is a fault in itself: run it alone and watch "
-            "the kernel log.",
+            "the kernel log (one that stopped while torch was starting needs a longer "
+            "--perf-timeout).",
             "envcheck perf --debug",
             "sudo dmesg | grep -i -E 'NVRM|Xid'",
         )
