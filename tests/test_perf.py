@@ -54,6 +54,25 @@ def test_a_run_cut_short_by_its_timeout_says_where_it_stopped(tmp_path):
     assert perf.error.startswith("stopped after 0.5 s at: ")
 
 
+def test_each_test_times_its_share_of_the_budget():
+    from envcheck.probes import perf_runtime as pr
+
+    assert pr.Budget(60).per_test(7) == pr.MAX_TEST_SECONDS  # one GPU: the full two seconds
+    assert pr.Budget(60).per_test(105) == pytest.approx(0.6 * 60 / 105, rel=0.01)  # 8 GPUs
+    assert pr.Budget(5).per_test(1000) == pr.MIN_TEST_SECONDS
+    batches = []
+
+    def clock(op, count):  # every op takes 10 ms
+        batches.append(count)
+        return 0.01 * count
+
+    run = pr.timed(clock, lambda: None, 0.5)
+    assert run["per_op"] == pytest.approx(0.01)
+    assert batches[0] == 1 and set(batches[1:]) == {int(pr.BATCH_SECONDS / 0.01)}
+    assert 0.5 <= run["seconds"] < 0.5 + pr.BATCH_SECONDS + 1e-9
+    assert run["repeats"] == sum(batches[1:])  # the warm-up is not counted
+
+
 def measured(kind: str, variant: str, value: float | None, **extra) -> PerfMeasurement:
     return PerfMeasurement(
         device="cuda:0", gpu_index=0, name="NVIDIA H200", pci_bus_id=BUS, kind=kind,

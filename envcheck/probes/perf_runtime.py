@@ -8,10 +8,12 @@ step, so what was measured
 before a timeout is kept and the step that hung is named.
 
 Each test runs its operation once to warm up (cuBLAS heuristics, allocations, clocks rising),
-then in batches long enough to time well (``BATCH_SECONDS``) until ``TEST_SECONDS`` have
-passed; the figure is the median batch's rate. On a GPU batches are timed with CUDA events on
-the device's stream; peer copies and the all-reduce span devices and are timed on the host
-clock between synchronisations. Conventions (they are what the expectations table states):
+then in batches long enough to time well (``BATCH_SECONDS``) for its share of the budget:
+``MAX_TEST_SECONDS`` when there is room (long enough for power and heat to pull clocks down,
+as they would in a job), less on a machine with many GPUs and pairs, never under
+``MIN_TEST_SECONDS``; the figure is the median batch's rate. On a GPU batches are timed with
+CUDA events on the device's stream; peer copies and the all-reduce span devices and are timed
+on the host clock between synchronisations. Conventions (those of the expectations table):
 
 - GEMM: ``2·n³`` floating-point operations per ``n×n @ n×n`` product, in TFLOPS (10^12/s);
   fp32 with TF32 off, tf32 with it on, bf16 (fp16 on GPUs before Ampere, which have no BF16).
@@ -37,7 +39,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-TEST_SECONDS = 0.4  # timed part of one test, after its warm-up
+MAX_TEST_SECONDS = 2.0  # timed part of one test, after its warm-up, when the budget allows
+MIN_TEST_SECONDS = 0.25
 BATCH_SECONDS = 0.05  # one timed batch: long enough that the clocks' overhead vanishes
 GPU_GEMM_N = 8192  # saturates every data-centre GPU's tensor cores
 GPU_COPY_BYTES = 1 << 30  # 1 GiB: far past every GPU's L2 cache
@@ -79,15 +82,17 @@ class Clock:
             return begin.elapsed_time(end) / 1000.0
 
 
-def timed(clock: Callable[[Callable[[], Any], int], float], op: Callable[[], Any]) -> dict:
-    """Warm up, size the batches, then time batches for TEST_SECONDS: median seconds per op."""
+def timed(
+    clock: Callable[[Callable[[], Any], int], float], op: Callable[[], Any], seconds: float
+) -> dict:
+    """Warm up, size the batches, then time batches for ``seconds``: median seconds per op."""
     first = clock(op, 1)  # the warm-up, also a first estimate of one op
     count = max(1, int(BATCH_SECONDS / max(first, 1e-6)))
     per_op, spent = [], 0.0
-    while spent < TEST_SECONDS or len(per_op) < 3:
-        seconds = clock(op, count)
-        per_op.append(seconds / count)
-        spent += seconds
+    while spent < seconds or len(per_op) < 3:
+        batch = clock(op, count)
+        per_op.append(batch / count)
+        spent += batch
         if len(per_op) >= 1000:
             break
     return {
@@ -146,8 +151,13 @@ class Budget:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
+    def per_test(self, tests: int) -> float:
+        """Seconds each of ``tests`` may time, leaving room for the warm-ups and set-up."""
+        share = 0.6 * self.left() / max(tests, 1)
+        return max(MIN_TEST_SECONDS, min(MAX_TEST_SECONDS, share))
 
-def gemm(torch: Any, target: dict, device: Any, dtype_name: str, n: int) -> None:
+
+def gemm(torch: Any, target: dict, device: Any, dtype_name: str, n: int, seconds: float) -> None:
     emit(stage=f"{target['device']}: gemm {dtype_name} {n}^3")
     dtype = {"fp32": torch.float32, "tf32": torch.float32}.get(dtype_name) or getattr(
         torch, {"bf16": "bfloat16", "fp16": "float16"}[dtype_name]
@@ -158,7 +168,7 @@ def gemm(torch: Any, target: dict, device: Any, dtype_name: str, n: int) -> None
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
         out = torch.empty(n, n, device=device, dtype=dtype)
-        run = timed(Clock(torch, device).batch, lambda: torch.mm(a, b, out=out))
+        run = timed(Clock(torch, device).batch, lambda: torch.mm(a, b, out=out), seconds)
         record(target, "gemm", dtype_name, "TFLOPS", f"{n}x{n}x{n}", 2.0 * n**3, run)
     except Exception as exc:
         failed(target, "gemm", dtype_name, exc)
@@ -181,18 +191,18 @@ def cpu_gemm_size(torch: Any) -> int:
     return n
 
 
-def copy(torch: Any, target: dict, device: Any, nbytes: int) -> None:
+def copy(torch: Any, target: dict, device: Any, nbytes: int, seconds: float) -> None:
     emit(stage=f"{target['device']}: device memory copy {nbytes >> 20} MiB")
     try:
         src = torch.empty(nbytes, dtype=torch.uint8, device=device).fill_(1)
         dst = torch.empty_like(src)
-        run = timed(Clock(torch, device).batch, lambda: dst.copy_(src))
+        run = timed(Clock(torch, device).batch, lambda: dst.copy_(src), seconds)
         record(target, "memory", "copy", "GB/s", f"{nbytes >> 20} MiB", 2.0 * nbytes, run)
     except Exception as exc:
         failed(target, "memory", "copy", exc)
 
 
-def host_link(torch: Any, target: dict, device: Any) -> None:
+def host_link(torch: Any, target: dict, device: Any, seconds: float) -> None:
     for direction in ("h2d", "d2h"):
         emit(stage=f"{target['device']}: pinned {direction} copy {LINK_BYTES >> 20} MiB")
         try:
@@ -200,7 +210,9 @@ def host_link(torch: Any, target: dict, device: Any) -> None:
             gpu = torch.empty(LINK_BYTES, dtype=torch.uint8, device=device)
             src, dst = (host, gpu) if direction == "h2d" else (gpu, host)
             run = timed(
-                Clock(torch, device).batch, lambda d=dst, s=src: d.copy_(s, non_blocking=True)
+                Clock(torch, device).batch,
+                lambda d=dst, s=src: d.copy_(s, non_blocking=True),
+                seconds / 2,  # two directions: one test's share
             )
             size = f"{LINK_BYTES >> 20} MiB"
             record(target, "host_link", direction, "GB/s", size, float(LINK_BYTES), run)
@@ -208,14 +220,15 @@ def host_link(torch: Any, target: dict, device: Any) -> None:
             failed(target, "host_link", direction, exc)
 
 
-def peer(torch: Any, targets: list[dict], i: int, j: int) -> None:
+def peer(torch: Any, targets: list[dict], i: int, j: int, seconds: float) -> None:
     emit(stage=f"peer copy cuda:{i} -> cuda:{j}")
     target = {**targets[i], "peer": j}
     try:
         access = bool(torch.cuda.can_device_access_peer(i, j))
         src = torch.empty(LINK_BYTES, dtype=torch.uint8, device=f"cuda:{i}").fill_(1)
         dst = torch.empty(LINK_BYTES, dtype=torch.uint8, device=f"cuda:{j}")
-        run = timed(host_clock(torch, [i, j]), lambda: dst.copy_(src, non_blocking=True))
+        copy_op = lambda: dst.copy_(src, non_blocking=True)  # noqa: E731
+        run = timed(host_clock(torch, [i, j]), copy_op, seconds)
         size = f"{LINK_BYTES >> 20} MiB"
         record(target, "peer", f"{i}->{j}", "GB/s", size, float(LINK_BYTES), run,
                peer_access=access)  # fmt: skip
@@ -223,7 +236,7 @@ def peer(torch: Any, targets: list[dict], i: int, j: int) -> None:
         failed(target, "peer", f"{i}->{j}", exc)
 
 
-def allreduce(torch: Any, count: int) -> None:
+def allreduce(torch: Any, count: int, seconds: float) -> None:
     emit(stage=f"NCCL all-reduce over {count} GPUs")
     target = {"device": "cuda", "gpu_index": None, "name": f"{count} GPUs"}
     try:
@@ -235,7 +248,8 @@ def allreduce(torch: Any, count: int) -> None:
         ]
         if not nccl.is_available(tensors):
             raise RuntimeError("NCCL is not available to this torch")
-        run = timed(host_clock(torch, list(range(count))), lambda: nccl.all_reduce(tensors))
+        reduce_op = lambda: nccl.all_reduce(tensors)  # noqa: E731
+        run = timed(host_clock(torch, list(range(count))), reduce_op, seconds)
         bus = float(LINK_BYTES) * 2 * (count - 1) / count
         record(target, "allreduce", "nccl", "GB/s", f"{LINK_BYTES >> 20} MiB", bus, run)
     except Exception as exc:
@@ -260,14 +274,16 @@ def measure_gpus(torch: Any, budget: Budget) -> bool:
                 else None,
             }
         )
+    # Per GPU: up to three GEMMs, a copy and the host link; then every ordered pair, all-reduce.
+    seconds = budget.per_test(5 * count + count * (count - 1) + (count > 1))
     for index, target in enumerate(targets):
         device = torch.device("cuda", index)
         major, _ = torch.cuda.get_device_capability(index)
         kinds = ["fp32", "tf32", "bf16"] if major >= 8 else ["fp32", "fp16"]
         steps = [
-            *(partial(gemm, torch, target, device, kind, GPU_GEMM_N) for kind in kinds),
-            partial(copy, torch, target, device, _gpu_copy_bytes(torch, index)),
-            partial(host_link, torch, target, device),
+            *(partial(gemm, torch, target, device, k, GPU_GEMM_N, seconds) for k in kinds),
+            partial(copy, torch, target, device, _gpu_copy_bytes(torch, index), seconds),
+            partial(host_link, torch, target, device, seconds),
         ]
         for step in steps:
             if budget.left() <= 0:
@@ -279,11 +295,11 @@ def measure_gpus(torch: Any, budget: Budget) -> bool:
             if i != j:
                 if budget.left() <= 0:
                     return False
-                peer(torch, targets, i, j)
+                peer(torch, targets, i, j, seconds)
     if count > 1:
         if budget.left() <= 0:
             return False
-        allreduce(torch, count)
+        allreduce(torch, count, seconds)
     return True
 
 
@@ -293,10 +309,11 @@ def _gpu_copy_bytes(torch: Any, index: int) -> int:
     return max(1 << 20, min(GPU_COPY_BYTES, free // 8))
 
 
-def measure_cpu(torch: Any) -> None:
+def measure_cpu(torch: Any, budget: Budget) -> None:
     target = {"device": "cpu", "gpu_index": None, "name": _cpu_name()}
-    gemm(torch, target, torch.device("cpu"), "fp32", cpu_gemm_size(torch))
-    copy(torch, target, torch.device("cpu"), CPU_COPY_BYTES)
+    cpu = torch.device("cpu")
+    gemm(torch, target, cpu, "fp32", cpu_gemm_size(torch), budget.per_test(2))
+    copy(torch, target, cpu, CPU_COPY_BYTES, budget.per_test(1))
 
 
 def _cpu_name() -> str:
@@ -328,7 +345,7 @@ def main(argv: list[str]) -> int:
     if torch.cuda.is_available() and not args.cpu:
         complete = measure_gpus(torch, budget)
     else:
-        measure_cpu(torch)
+        measure_cpu(torch, budget)
         complete = True
     emit(done=True, complete=complete)
     return 0
