@@ -57,22 +57,20 @@ class ModelPerf:
     pcie_width: int | None
     figures: dict[str, float]  # fp32_tflops, ..., memory_gbs, host_link_gbs (derived)
     achievable: dict[str, float]  # the same keys, where a measurement is published
-    spec_source: str
-    achievable_source: str | None
 
     def peak(self, kind: str, variant: str) -> float | None:
         key = FIGURES.get((kind, variant))
         return self.figures.get(key) if key else None
 
     def reference(self, kind: str, variant: str) -> Reference | None:
-        key = FIGURES.get((kind, variant))
-        peak = self.figures.get(key) if key else None
-        if key is None or peak is None:
+        peak = self.peak(kind, variant)
+        if peak is None:
             return None
+        key = FIGURES[(kind, variant)]
         if key == "host_link_gbs":
             share = _data()["pcie"]["achievable_share"]
             return Reference(
-                self.achievable[key],
+                peak * share,
                 peak,
                 f"{share:.0%} of PCIe gen {self.pcie_gen} x{self.pcie_width}, the least a "
                 "healthy link is published to reach",
@@ -119,7 +117,6 @@ def models() -> tuple[ModelPerf, ...]:
         link = pcie_gbs(row.get("pcie_gen"), row.get("pcie_width"))
         if link is not None:
             figures["host_link_gbs"] = link
-            achievable["host_link_gbs"] = link * _data()["pcie"]["achievable_share"]
         rows.append(
             ModelPerf(
                 model=row["model"],
@@ -130,8 +127,6 @@ def models() -> tuple[ModelPerf, ...]:
                 pcie_width=row.get("pcie_width"),
                 figures=figures,
                 achievable=achievable,
-                spec_source=row["spec_source"],
-                achievable_source=row.get("achievable_source"),
             )
         )
     return tuple(rows)
@@ -143,7 +138,7 @@ def floor_ratios() -> dict[str, float]:
     ratios: dict[str, list[float]] = {}
     for m in models():
         for key, value in m.achievable.items():
-            if m.figures.get(key) and key != "host_link_gbs":
+            if m.figures.get(key):
                 ratios.setdefault(key, []).append(value / m.figures[key])
     return {key: min(values) for key, values in ratios.items()}
 

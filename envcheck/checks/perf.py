@@ -9,6 +9,7 @@ at idle: a throttle that only shows under load needs the commands given).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -188,9 +189,7 @@ def _verdict(
 
 
 def _count(judged: Iterable[Judged]) -> str:
-    counts: dict[str, int] = {}
-    for j in judged:
-        counts[j.status] = counts.get(j.status, 0) + 1
+    counts = Counter(j.status for j in judged)
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
