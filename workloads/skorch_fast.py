@@ -7,12 +7,15 @@ arithmetic, is what the seed tutorial timed. Here the whole training set lives o
 a batch is one ``index_select`` of a device-side permutation, the loss is summed on the device and
 read once per epoch, and on CUDA each full-batch training step is captured once in a CUDA graph
 and replayed: one launch per step instead of ~50 small kernels' worth of Python and launches.
+On the CPU the step stays eager; there the dropout masks are drawn with ``torch.rand`` rather than
+``bernoulli_`` (see :func:`rand_dropout_masks`) and gradients are released rather than zeroed.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -79,6 +82,51 @@ def build_optimizer(optimizer_cls, params, device, graphs: bool, **kwargs):
     return optimizer_cls(params, **kwargs)
 
 
+def _rand_dropout(module: torch.nn.Dropout) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``module``'s forward with the mask drawn by ``torch.rand``: an element is kept when its
+    uniform draw in [0, 1) is at least ``p`` (probability 1 - p, as ``bernoulli_(1 - p)``) and
+    scaled by 1 / (1 - p), so the layer computes the same function of the same distribution."""
+    p = module.p
+    scale = 1.0 / (1.0 - p)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        if not module.training:
+            return x
+        return x * torch.rand_like(x).ge_(p).mul_(scale)
+
+    return forward
+
+
+@contextmanager
+def rand_dropout_masks(module: torch.nn.Module, device: torch.device) -> Iterator[None]:
+    """On the CPU, train ``module``'s ``nn.Dropout`` layers with masks drawn by ``torch.rand``.
+
+    PyTorch's CPU dropout draws its mask with ``bernoulli_``, one generator call per element:
+    290 µs for the digits network's 128×256 mask on a 2-core Xeon, a fifth of the whole
+    training step, where ``torch.rand`` fills the same mask in 88 µs and the float mask makes
+    the two multiplies (forward and backward) cheaper than the stock bool mask. Only exact
+    ``nn.Dropout`` instances with 0 < p < 1 and not in place are swapped (a subclass may mean
+    something else), through an instance attribute that shadows the class's ``forward`` and is
+    removed on the way out, so the module is never left changed (checkpoint callbacks that
+    pickle it run outside). On CUDA the stock kernel already draws and applies the mask in one
+    fused launch, so nothing changes there.
+    """
+    swapped = []
+    if device.type == "cpu":
+        swapped = [
+            m
+            for m in module.modules()
+            if type(m) is torch.nn.Dropout and 0.0 < m.p < 1.0 and not m.inplace
+        ]
+    try:
+        for m in swapped:
+            m.forward = _rand_dropout(m)
+        yield
+    finally:
+        for m in swapped:
+            m.__dict__.pop("forward", None)
+
+
 class ResidentTrainer:
     """Runs epochs of minibatch training on tensors that already live on the module's device.
 
@@ -127,9 +175,11 @@ class ResidentTrainer:
         idx = self.perm.index_select(0, self.cursor + offsets)
         xb = self.X.index_select(0, idx)
         yb = self.y.index_select(0, idx)
-        # Zero in place rather than set to None: the gradients must keep their addresses so the
-        # captured graph and the eager remainder step accumulate into the same tensors.
-        self.optimizer.zero_grad(set_to_none=False)
+        # With graphs, zero in place: the gradients must keep their addresses so the captured graph
+        # and the eager remainder step accumulate into the same tensors. Eagerly, release them:
+        # backward then hands each gradient over instead of adding it to a zeroed one, which
+        # saves a fill and an add per parameter (~55 µs of a 1.2 ms CPU step on the digits net).
+        self.optimizer.zero_grad(set_to_none=not self.use_graphs)
         loss = self.loss_fn(self.module(xb), yb)
         loss.backward()
         self.optimizer.step()
@@ -181,16 +231,17 @@ class ResidentTrainer:
             self.perm.copy_(torch.randperm(self.n, device=self.device))
         self.cursor.zero_()
         self.loss_sum.zero_()
-        if self._graph is not None:
-            for _ in range(self.n_full):
-                self._graph.replay()
-        else:
-            for _ in range(self.n_full):
-                self._step(self._offsets_full)
-        if self.rest:
-            # Like a DataLoader without drop_last, the short last batch is trained too; it runs
-            # eagerly because a graph is specialised to one batch shape.
-            self._step(self._offsets_rest)
+        with rand_dropout_masks(self.module, self.device):
+            if self._graph is not None:
+                for _ in range(self.n_full):
+                    self._graph.replay()
+            else:
+                for _ in range(self.n_full):
+                    self._step(self._offsets_full)
+            if self.rest:
+                # Like a DataLoader without drop_last, the short last batch is trained too; it
+                # runs eagerly because a graph is specialised to one batch shape.
+                self._step(self._offsets_rest)
         return self.loss_sum / self.n
 
 
@@ -229,6 +280,8 @@ class FastNeuralNetClassifier(NeuralNetClassifier):
       when the device is CUDA and the optimizer supports ``capturable`` (Adam, AdamW, ...);
       the optimizer is built with ``capturable=True`` for that, and with ``fused=True`` on CPU
       (same algorithm and hyperparameters, fewer kernels; see :func:`speed_options`).
+    - On the CPU, ``nn.Dropout`` layers draw their masks with ``torch.rand`` during the fit
+      (same distribution and scaling, a third of the time; see :func:`rand_dropout_masks`).
     - Floating-point input is cast to the module's dtype (float64 from a scaler is fine).
 
     Everything else (``fit``, ``partial_fit``, ``predict``, ``predict_proba``, ``score``,
@@ -326,5 +379,6 @@ __all__ = [
     "as_target_tensor",
     "build_optimizer",
     "graphs_possible",
+    "rand_dropout_masks",
     "speed_options",
 ]
