@@ -14,6 +14,7 @@ from envcheck import compat, perfspec
 from envcheck.checks import run_checks
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Perf, PerfMeasurement
+from envcheck.probes.nvml import CLOCK_EVENT_REASONS
 from envcheck.report import judge
 from envcheck.schema import FILES
 from tests.conftest import run_envcheck
@@ -117,6 +118,16 @@ def test_a_slow_gemm_names_what_nvml_saw(h200_facts):
     assert "power limit 450 W" in r.remedy.text
     assert "published achievable figure" in r.remedy.text
     assert "nvidia-smi -q -d PERFORMANCE,POWER,TEMPERATURE" in r.remedy.commands
+
+
+@pytest.mark.parametrize("reason", sorted(CLOCK_EVENT_REASONS.values()))
+def test_a_slow_gemm_and_gpu_throttle_agree_on_what_holds_clocks_back(h200_facts, reason):
+    facts = with_perf(
+        h200_facts, measured("gemm", "bf16", 300.0), gpu={"clock_event_reasons": [reason]}
+    )
+    named = f"clocks held back ({reason})" in result(facts, "perf.gemm").remedy.text
+    assert named == (result(facts, "gpu.throttle").status == "warn")
+    assert named == (reason != "gpu_idle")
 
 
 def test_memory_and_the_host_link(h200_facts):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
 from envcheck.checks.driver import gpu_label
 from envcheck.expect import Expectations
-from envcheck.facts import Facts
+from envcheck.facts import Facts, Gpu
 
-# Clock event reasons that are a fault to look into, with what to look at. gpu_idle is the normal
-# state of an unloaded GPU; the rest slow a GPU down and are worth a line each.
+# Clock event reasons that hold a GPU's clocks back, with what to look at. gpu_idle, the normal
+# state of an unloaded GPU, is the one reason that is not; gpu.throttle and the perf checks' causes
+# both read held_back(), so a reason is a cause in one exactly where it is in the other.
+IDLE_REASON = "gpu_idle"
 _THROTTLE_ADVICE = {
     "hw_thermal_slowdown": "the GPU is too hot: check cooling and airflow",
     "sw_thermal_slowdown": "the driver slows the GPU for temperature: check cooling",
@@ -19,6 +21,11 @@ _THROTTLE_ADVICE = {
     "sync_boost": "held back to match other GPUs in a sync-boost group",
     "display_clock_setting": "held back by the display clock setting",
 }
+
+
+def held_back(gpu: Gpu) -> list[str]:
+    """``gpu``'s active clock event reasons that slow it down: all but idle."""
+    return [r for r in gpu.clock_event_reasons or [] if r != IDLE_REASON]
 
 
 @check("gpu.smoke", "GPUs compute correctly")
@@ -91,7 +98,7 @@ def pcie(facts: Facts, expect: Expectations) -> Finding:
         if g.pcie_width < g.pcie_width_max:
             problems.append(f"{gpu_label(g)} runs x{g.pcie_width} of x{g.pcie_width_max}")
         if g.pcie_gen is not None and g.pcie_gen_max is not None and g.pcie_gen < g.pcie_gen_max:
-            if "gpu_idle" in (g.clock_event_reasons or []):
+            if IDLE_REASON in (g.clock_event_reasons or []):
                 idle_notes.append(
                     f"{gpu_label(g)} at gen {g.pcie_gen} of {g.pcie_gen_max} while idle"
                 )
@@ -117,7 +124,7 @@ def throttle(facts: Facts, expect: Expectations) -> Finding:
     gpus = [g for g in facts.gpus if g.clock_event_reasons is not None]
     if not gpus:
         return skipped("no GPU reports clock event reasons")
-    active = [(g, r) for g in gpus for r in g.clock_event_reasons or [] if r != "gpu_idle"]
+    active = [(g, r) for g in gpus for r in held_back(g)]
     if active:
         summary = "; ".join(f"{gpu_label(g)}: {r}" for g, r in active)
         advice = sorted({_THROTTLE_ADVICE.get(r, r) for _, r in active})

@@ -26,6 +26,7 @@ from envcheck.checks import (
     passed,
     skipped,
 )
+from envcheck.checks.gpu_health import held_back
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts, Gpu, PerfMeasurement
 from envcheck.report import PerfRow
@@ -33,7 +34,6 @@ from envcheck.report import PerfRow
 PASS_SHARE, WARN_SHARE = 0.80, 0.60
 ORDER = {SKIP: 0, PASS: 1, WARN: 2, FAIL: 3}  # a skip (unjudged) never outranks a verdict
 # Clock event reasons that say nothing about a slowdown (an idle GPU, a second display clock).
-BENIGN_REASONS = {"gpu_idle", "display_clock_setting", "sync_boost"}
 HOT_C = 85
 
 
@@ -204,8 +204,7 @@ def _gpus(bad: list[Judged]) -> list[tuple[str, Gpu]]:
 def _compute_causes(bad: list[Judged]) -> tuple[str, ...]:
     causes = []
     for device, gpu in _gpus(bad):
-        reasons = [r for r in gpu.clock_event_reasons or [] if r not in BENIGN_REASONS]
-        if reasons:
+        if reasons := held_back(gpu):
             causes.append(f"{device}: clocks held back ({', '.join(reasons)}).")
         if gpu.mig_mode:
             causes.append(f"{device}: MIG is on; a slice has a share of the GPU's SMs and memory.")
