@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from envcheck import compat
 from envcheck.checks import FAIL, PASS, SKIP, run_checks
 from envcheck.expect import Expectations
 from envcheck.report import InputError, judge, load_inputs
@@ -169,6 +170,23 @@ def test_each_pasted_message_fails_its_check(tmp_path, text, check_id, words):
     assert found.status == FAIL, found.summary
     assert words in shown
     assert not report.verdict.ready
+
+
+def test_a_wrapped_too_old_warning_still_names_the_gpu_and_a_build_for_it(tmp_path):
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        "torch/cuda/__init__.py:116: UserWarning:\n"
+        "    Found GPU0 GeForce GTX 960M which is of cuda capability 5.0.\n"
+        "    PyTorch no longer supports this GPU because it is too old.\n"
+    )
+    facts = load_inputs([str(path)])
+    assert [(g.name, g.compute_capability) for g in facts.gpus] == [("GeForce GTX 960M", "5.0")]
+    found = {c.id: c for c in judge(facts, Expectations()).checks}["gpu.arch"]
+    (command,) = found.remedy.commands
+    build = compat.suggest_build(["5.0"], None)
+    assert compat.covers(build, ["5.0"]) and command == build.pip_command()
+    # The table's oldest build already covers sm_50: it cannot say when support began.
+    assert "start with" not in found.remedy.text
 
 
 def test_cuda_version_from_found_version_and_cudnn_versions(tmp_path):

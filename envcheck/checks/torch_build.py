@@ -39,9 +39,11 @@ def _suggestion(facts: Facts) -> tuple[str, list[str]]:
 
 def _suggestion_text(facts: Facts, capabilities: list[str], build: compat.Build | None) -> str:
     first = compat.first_build_covering(capabilities)
+    # Where support began is news only inside the table: no GPU known (nothing to cover), or the
+    # table's oldest build covering them, says nothing of when it started.
     since = (
         f" Builds with kernels for them start with torch {first.torch} ({first.name})."
-        if first
+        if first and capabilities and first != compat.first_build_covering([])
         else ""
     )
     if build is None:

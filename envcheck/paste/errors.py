@@ -55,8 +55,10 @@ def parse(text: str) -> dict[str, Any]:
         return observed
     torch["messages"] = [m.line for m in found]
     gpus: dict[int, dict[str, Any]] = {}
-    for message in found:
-        line = message.line
+    # torch's capability warnings state the GPU on a line of their own: a pasted warning is often
+    # wrapped, "Found GPU0 ... which is of cuda capability 5.0." on one line and "PyTorch no longer
+    # supports this GPU" on the next, so these are read from every line, not only classified ones.
+    for line in text.splitlines():
         if match := messages.SM_NOT_COMPATIBLE.search(line):
             gpus.setdefault(len(gpus), {}).update(
                 name=match.group("name").strip(), compute_capability=_cc_from_sm(match.group("cc"))
@@ -66,6 +68,8 @@ def parse(text: str) -> dict[str, Any]:
             gpus.setdefault(index, {}).update(
                 name=match.group("name").strip(), compute_capability=match.group("cc")
             )
+    for message in found:
+        line = message.line
         if message.kind == Kind.DRIVER_TOO_OLD:
             torch["cuda_available"] = False
             if match := messages.DRIVER_FOUND_VERSION.search(line):
