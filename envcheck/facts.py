@@ -130,6 +130,17 @@ class Gpu:
         "Active clock event (throttle) reasons, e.g. ['gpu_idle']; [] when none."
     )
     persistence_mode: bool | None = doc("Persistence mode enabled.")
+    fabric_state: str | None = doc(
+        "Registration in the NVLink fabric, which the Fabric Manager does on NVSwitch systems "
+        "(HGX/DGX): 'not_supported' (no fabric), 'not_started', 'in_progress' or 'completed'. "
+        "Added within facts/2: older files lack it.",
+        added=True,
+    )
+    fabric_status: str | None = doc(
+        "How a completed registration ended: 'success', or NVML's error text. Added within "
+        "facts/2: older files lack it.",
+        added=True,
+    )
     unavailable: dict[str, str] = doc(
         "Field name -> why it is null ('not supported', 'no permission', ...).", factory=dict
     )

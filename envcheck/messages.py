@@ -24,6 +24,7 @@ class Kind:
     COMPAT_UNSUPPORTED = "compat_unsupported"  # CUDA error 804: cuda-compat on a GPU without it
     UNKNOWN_ERROR = "unknown_error"  # CUDA error 999, typically after suspend/resume
     NO_DEVICE = "no_device"  # CUDA error 100
+    SYSTEM_NOT_READY = "system_not_ready"  # CUDA error 802: NVSwitch fabric not set up
     NOT_COMPILED = "not_compiled"  # a CPU-only torch asked for CUDA
     CUDA_REQUESTED = "cuda_requested"  # a program asked for a GPU that torch cannot give
     LIBRARY_MISSING = "library_missing"  # a CUDA library torch needs does not load
@@ -64,6 +65,13 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (Kind.UNKNOWN_ERROR, r"CUDA unknown error|CUDA error: unknown error|cudaErrorUnknown"),
         (Kind.UNKNOWN_ERROR, r"CUDA error:? 999\b|Error 999:|CUDA_ERROR_UNKNOWN"),
         (Kind.NO_DEVICE, r"no CUDA-capable device is detected|CUDA_ERROR_NO_DEVICE"),
+        (
+            Kind.SYSTEM_NOT_READY,
+            r"system not yet initialized|cudaErrorSystemNotReady|CUDA_ERROR_SYSTEM_NOT_READY",
+        ),
+        (Kind.SYSTEM_NOT_READY, r"CUDA error:? 802\b|Error 802:|runtime error \(802\)"),
+        # THC's "error=802", ollama's "cuInit err: 802" / "init failure: 802"
+        (Kind.SYSTEM_NOT_READY, r"\b(?:error=|err: |failure: )802(?![.\d])"),
         (Kind.NOT_COMPILED, r"Torch not compiled with CUDA enabled"),
         (Kind.CUDA_REQUESTED, r"Invalid CUDA '?device=\S+'? requested"),
         (Kind.CUDA_REQUESTED, r"deserialize object on a CUDA device but torch\.cuda\.is_available"),

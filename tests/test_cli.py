@@ -53,9 +53,11 @@ def test_one_h100_on_r580_is_read_and_judged(fake_nvml):
     assert gpu["pcie_width"] == 16 and gpu["clock_event_reasons"] == ["gpu_idle"]
     assert gpu["unavailable"]["retired_pages_pending"] == "not supported"
     assert gpu["retired_pages_pending"] is None
+    assert (gpu["fabric_state"], gpu["fabric_status"]) == ("completed", "success")
     checks = checks_of(report)
     assert checks["driver.present"]["status"] == "pass"
     assert checks["gpu.pcie"]["status"] == "pass"
+    assert checks["gpu.fabric"]["status"] == "pass"
     assert proc.returncode == 0
 
 
@@ -67,6 +69,23 @@ def test_two_different_gpus(fake_nvml):
     assert [g["compute_capability"] for g in report["facts"]["gpus"]] == ["9.0", "7.0"]
     assert report["facts"]["driver"]["cuda"] == "12.9"
     assert report["facts"]["gpus"][1]["unavailable"]["remapped_rows_pending"] == "not supported"
+    # The V100 is on no NVLink fabric; the H100 is registered in one.
+    assert report["facts"]["gpus"][1]["unavailable"]["fabric_state"] == "not supported"
+    assert checks_of(report)["gpu.fabric"]["summary"] == "1 GPU(s) registered in the NVLink fabric"
+
+
+def test_gpus_the_fabric_manager_never_registered_fail(fake_nvml):
+    proc = run_envcheck("--json", "--no-torch", env=fake_nvml("fabric_not_started"))
+    report = report_of(proc)
+    validate(report)
+    assert [g["fabric_state"] for g in report["facts"]["gpus"]] == ["not_started"] * 2
+    check = checks_of(report)["gpu.fabric"]
+    assert (
+        check["status"] == "fail"
+        and "GPU 1 (NVIDIA H100 80GB HBM3): not started" in check["summary"]
+    )
+    assert "systemctl status nvidia-fabricmanager" in check["remedy"]["commands"]
+    assert proc.returncode == 1
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ MIB = 1 << 20
 # Runs in the child: report everything pynvml returns or raises as JSON.
 PROBE = textwrap.dedent(
     """
-    import json, pynvml
+    import ctypes, json, pynvml
 
     def q(fn, *args):
         try:
@@ -45,6 +45,11 @@ PROBE = textwrap.dedent(
     def mem2(h):
         m = pynvml.nvmlDeviceGetMemoryInfo(h, version=pynvml.nvmlMemory_v2)
         return [m.total, m.reserved, m.free, m.used]
+
+    def fabric(h):
+        info = pynvml.c_nvmlGpuFabricInfo_t()
+        pynvml.nvmlDeviceGetGpuFabricInfo(h, ctypes.byref(info))
+        return [info.state, info.status]
 
     QUERIES = {
         "index": pynvml.nvmlDeviceGetIndex,
@@ -67,6 +72,7 @@ PROBE = textwrap.dedent(
         "reasons": pynvml.nvmlDeviceGetCurrentClocksEventReasons,
         "throttle_reasons": pynvml.nvmlDeviceGetCurrentClocksThrottleReasons,
         "persistence": pynvml.nvmlDeviceGetPersistenceMode,
+        "fabric": fabric,
     }
 
     out = {"init": q(pynvml.nvmlInit)}
@@ -136,6 +142,7 @@ def healthy_h100(index: int, uuid: str, bus: int) -> dict:
         "reasons": ok(pynvml.nvmlClocksEventReasonGpuIdle),
         "throttle_reasons": ok(pynvml.nvmlClocksThrottleReasonGpuIdle),
         "persistence": ok(pynvml.NVML_FEATURE_ENABLED),
+        "fabric": ok([pynvml.NVML_GPU_FABRIC_STATE_COMPLETED, pynvml.NVML_SUCCESS]),
     }
 
 
@@ -169,6 +176,13 @@ def test_two_gpus(fake_nvml):
     assert v100["mig"] == err("NotSupported")
     assert v100["retired_pages_pending"] == ok(0)
     assert (v100["pcie_gen"], v100["pcie_max_width"]) == (ok(3), ok(16))
+    assert v100["fabric"] == err("NotSupported")  # no field: NVML's answer for pre-Hopper GPUs
+
+
+def test_fabric_not_started(fake_nvml):
+    out = probe(fake_nvml("fabric_not_started"))
+    not_started = [pynvml.NVML_GPU_FABRIC_STATE_NOT_STARTED, pynvml.NVML_SUCCESS]
+    assert [g["fabric"] for g in out["gpus"]] == [ok(not_started), ok(not_started)]
 
 
 def test_degraded(fake_nvml):

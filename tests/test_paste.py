@@ -11,7 +11,7 @@ import json
 import pytest
 
 from envcheck import compat
-from envcheck.checks import FAIL, PASS, SKIP, run_checks
+from envcheck.checks import FAIL, PASS, SKIP, WARN, run_checks
 from envcheck.expect import Expectations
 from envcheck.report import InputError, judge, load_inputs
 from tests.conftest import ROOT, run_envcheck
@@ -97,6 +97,59 @@ def test_nvidia_smi_q():
     assert gpu.compute_capability == "7.0"
 
 
+SMI_Q_FABRIC = """
+==============NVSMI LOG==============
+
+Driver Version                            : 580.159.04
+CUDA Version                              : 13.0
+
+Attached GPUs                             : 1
+GPU 00000000:19:00.0
+    Product Name                          : NVIDIA H200
+{fabric}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fabric", "state", "fabric_status", "status"),
+    [
+        (  # nvidia-smi 580 on a healthy HGX: the section indented, with its Health block
+            "    Fabric\n        State : Completed\n        Status : Success\n"
+            "        CliqueId : 2\n        Health\n            Bandwidth : Full",
+            "completed",
+            "success",
+            PASS,
+        ),
+        (  # pasted without its indent: a registration that completed and failed
+            "Fabric\n    State : Completed\n    Status : Insufficient Resources",
+            "completed",
+            "Insufficient Resources",
+            FAIL,
+        ),
+        (
+            "    Fabric\n        State : In Progress\n        Status : N/A",
+            "in_progress",
+            None,
+            WARN,
+        ),
+        (
+            "    Fabric\n        State : Not Started\n        Status : N/A",
+            "not_started",
+            None,
+            FAIL,
+        ),
+        ("    Fabric\n        State : N/A\n        Status : N/A", None, None, SKIP),  # pre-Hopper
+    ],
+)
+def test_nvidia_smi_q_fabric_section(tmp_path, fabric, state, fabric_status, status):
+    path = tmp_path / "smi-q.txt"
+    path.write_text(SMI_Q_FABRIC.format(fabric=fabric))
+    facts = load_inputs([str(path)])
+    (gpu,) = facts.gpus
+    assert (gpu.fabric_state, gpu.fabric_status) == (state, fabric_status)
+    assert statuses(facts)["gpu.fabric"] == status
+
+
 def test_nvidia_smi_and_collect_env_merge_the_first_input_winning():
     facts = facts_of("smi-new.txt", "collect-env-2x.txt")
     assert facts.driver.version == "535.104.05"  # nvidia-smi came first
@@ -157,6 +210,23 @@ def test_nvidia_smi_and_collect_env_merge_the_first_input_winning():
         ),
         ("No devices were found", "driver.present", "sees no GPU"),
         ("AssertionError: Torch not compiled with CUDA enabled", "torch.cuda_build", "CPU-only"),
+        (
+            "THCudaCheck FAIL file=/pytorch/aten/src/THC/THCGeneral.cpp line=50 error=802 : "
+            "system not yet initialized",
+            "gpu.fabric",
+            "nvidia-fabricmanager",
+        ),
+        (
+            'level=INFO msg="Unable to load cudart library /usr/lib/x86_64-linux-gnu/libcuda.so.'
+            '570.86.15: cuda driver library init failure: 802"',
+            "gpu.fabric",
+            "nvidia-fabricmanager",
+        ),
+        (
+            "cupy.cuda.runtime.CUDARuntimeError: cudaErrorSystemNotReady",
+            "torch.cuda_build",
+            "see gpu.fabric",
+        ),
     ],
 )
 def test_each_pasted_message_fails_its_check(tmp_path, text, check_id, words):

@@ -100,7 +100,7 @@ def test_ready_h200_reports_ready_with_every_check_as_a_state_set():
     assert value(fams, "envcheck_check_status", check="torch.cuda_build", status="pass") == 1
     assert value(fams, "envcheck_checks", status="pass") == report.verdict.counts["pass"] == 11
     assert value(fams, "envcheck_checks", status="fail") == 0
-    assert value(fams, "envcheck_checks", status="skip") == 7
+    assert value(fams, "envcheck_checks", status="skip") == 8
     assert value(fams, "envcheck_last_run_timestamp_seconds") == NOW
     versions = {
         "driver": "580.159.04",

@@ -752,6 +752,69 @@ CASES = [
         FAIL,
         "peer mapping failed",
     ),
+    (
+        "fabric_registered",
+        "gpu.fabric",
+        {"gpu": {"fabric_state": "completed", "fabric_status": "success"}},
+        PASS,
+        "1 GPU(s) registered",
+    ),
+    ("fabric_unreported_skips", "gpu.fabric", {}, SKIP, "no GPU reports"),
+    (
+        "fabric_none_skips",
+        "gpu.fabric",
+        {"gpu": {"fabric_state": "not_supported"}},
+        SKIP,
+        "no NVSwitch",
+    ),
+    (
+        "fabric_not_started_blocks_cuda",
+        "gpu.fabric",
+        {"gpu": {"fabric_state": "not_started"}, "torch": {"cuda_available": False}},
+        FAIL,
+        "nvidia-fabricmanager package of exactly the driver's version (580.159.04)",
+    ),
+    (
+        "fabric_not_started_yet_cuda_works",
+        "gpu.fabric",
+        {"gpu": {"fabric_state": "not_started"}},
+        WARN,
+        "yet CUDA started",
+    ),
+    (
+        "fabric_in_progress_waits",
+        "gpu.fabric",
+        {"gpu": {"fabric_state": "in_progress"}, "torch": {"cuda_available": False}},
+        WARN,
+        "stuck",
+    ),
+    (
+        "fabric_registration_failed",
+        "gpu.fabric",
+        {"gpu": {"fabric_state": "completed", "fabric_status": "Unknown Error"}},
+        FAIL,
+        "registration failed: GPU 0 (NVIDIA H200): Unknown Error",
+    ),
+    (
+        "fabric_error_802",
+        "gpu.fabric",
+        {
+            "torch": {
+                "cuda_available": False,
+                "cuda_error": "RuntimeError: Unexpected error from cudaGetDeviceCount(). Error "
+                "802: system not yet initialized",
+            }
+        },
+        FAIL,
+        "systemctl status nvidia-fabricmanager",
+    ),
+    (
+        "error_802_points_at_the_fabric",
+        "torch.cuda_build",
+        {"torch": {"cuda_available": False, "cuda_error": "CUDA error: 802"}},
+        FAIL,
+        "see gpu.fabric",
+    ),
     ("idle_is_not_throttling", "gpu.throttle", {}, PASS, "no throttling"),
     (
         "thermal_throttle_warns",

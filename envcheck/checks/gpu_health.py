@@ -1,11 +1,13 @@
-"""GPU health: the smoke test, pending memory repairs, PCIe link, throttling."""
+"""GPU health: the NVLink fabric, the smoke test, pending memory repairs, PCIe link, throttling."""
 
 from __future__ import annotations
 
+from envcheck import messages
 from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
 from envcheck.checks.driver import gpu_label
 from envcheck.expect import Expectations
 from envcheck.facts import Facts, Gpu
+from envcheck.messages import Kind
 
 # Clock event reasons that hold a GPU's clocks back, with what to look at. gpu_idle, the normal
 # state of an unloaded GPU, is the one reason that is not; gpu.throttle and the perf checks' causes
@@ -26,6 +28,68 @@ _THROTTLE_ADVICE = {
 def held_back(gpu: Gpu) -> list[str]:
     """``gpu``'s active clock event reasons that slow it down: all but idle."""
     return [r for r in gpu.clock_event_reasons or [] if r != IDLE_REASON]
+
+
+FABRIC_MANAGER = (
+    "On an NVSwitch baseboard (HGX/DGX A100, H100, H200, B200) CUDA starts only after the NVIDIA "
+    "Fabric Manager has registered the GPUs in the NVLink fabric. Install the nvidia-fabricmanager "
+    "package of exactly the driver's version{driver}, enable and start the service, and read its "
+    "log if it stops; upgrade it with every driver upgrade. In a VM or container the host runs it."
+)
+FABRIC_COMMANDS = (
+    "systemctl status nvidia-fabricmanager",
+    "sudo systemctl enable --now nvidia-fabricmanager",
+    "nvidia-smi -q | grep -A3 Fabric",
+)
+
+
+@check("gpu.fabric", "GPUs registered in the NVLink fabric (NVSwitch systems)")
+def fabric(facts: Facts, expect: Expectations) -> Finding:
+    """On NVSwitch systems the Fabric Manager registers every GPU in the NVLink fabric, and until
+    it has CUDA fails with error 802 ("system not yet initialized"). NVML reports the registration
+    for Hopper and newer; for older GPUs only CUDA's error says so. GPUs on no fabric (PCIe cards,
+    pre-Hopper) report 'not_supported' and are not judged."""
+    torch = facts.torch
+    driver = f" ({facts.driver.version})" if facts.driver.version else ""
+    remedy = FABRIC_MANAGER.format(driver=driver)
+    said = messages.first([*torch.messages, torch.cuda_error or ""], Kind.SYSTEM_NOT_READY)
+    if said:
+        return failed(f"CUDA is not initialised: {said.line}", remedy, *FABRIC_COMMANDS)
+    gpus = [g for g in facts.gpus if g.fabric_state is not None]
+    if not gpus:
+        reasons = {g.unavailable.get("fabric_state") for g in facts.gpus} - {None}
+        why = f" ({'; '.join(sorted(reasons))})" if reasons else ""
+        return skipped(f"no GPU reports an NVLink fabric state{why}")
+    unregistered = [g for g in gpus if g.fabric_state not in ("completed", "not_supported")]
+    broken = [
+        g
+        for g in gpus
+        if g.fabric_state == "completed" and g.fabric_status not in (None, "success")
+    ]
+    if broken:
+        failures = "; ".join(f"{gpu_label(g)}: {g.fabric_status}" for g in broken)
+        return failed(f"fabric registration failed: {failures}", remedy, *FABRIC_COMMANDS)
+    if unregistered:
+        states = "; ".join(
+            f"{gpu_label(g)}: {g.fabric_state.replace('_', ' ')}" for g in unregistered
+        )
+        if torch.cuda_available:
+            # CUDA started anyway, so nothing is blocked now: say what NVML reports, no more.
+            summary = f"fabric registration {states}, yet CUDA started"
+            return warned(summary, remedy, *FABRIC_COMMANDS)
+        if not any(g.fabric_state == "not_started" for g in unregistered):  # in progress
+            return warned(
+                f"fabric registration {states}: CUDA waits (or fails with error 802) until it "
+                "completes",
+                "Wait a minute and check again; if it stays in progress the Fabric Manager is "
+                "stuck. " + remedy,
+                *FABRIC_COMMANDS,
+            )
+        return failed(f"not registered in the NVLink fabric: {states}", remedy, *FABRIC_COMMANDS)
+    on_fabric = [g for g in gpus if g.fabric_state == "completed"]
+    if not on_fabric:
+        return skipped(f"no NVLink fabric: {len(gpus)} GPU(s) report none (no NVSwitch)")
+    return passed(f"{len(on_fabric)} GPU(s) registered in the NVLink fabric")
 
 
 @check("gpu.smoke", "GPUs compute correctly")

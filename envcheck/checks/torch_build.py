@@ -191,6 +191,9 @@ _UNUSABLE = {
         "sudo reboot",
     ),
     Kind.DRIVER_TOO_OLD: ("The driver is older than torch's CUDA: see driver.cuda.",),
+    Kind.SYSTEM_NOT_READY: (
+        "CUDA error 802: the GPUs are not registered in the NVLink fabric: see gpu.fabric.",
+    ),
     Kind.COMPAT_UNSUPPORTED: (
         "Forward-compatibility libraries on a GPU without support: see driver.forward_compat.",
     ),

@@ -75,7 +75,12 @@ def parse(text: str) -> dict[str, Any]:
             if match := messages.DRIVER_FOUND_VERSION.search(line):
                 value = int(match.group("version"))
                 driver["cuda"] = f"{value // 1000}.{value % 1000 // 10}"
-        if message.kind in (Kind.UNKNOWN_ERROR, Kind.NO_DEVICE, Kind.COMPAT_UNSUPPORTED):
+        if message.kind in (
+            Kind.UNKNOWN_ERROR,
+            Kind.NO_DEVICE,
+            Kind.COMPAT_UNSUPPORTED,
+            Kind.SYSTEM_NOT_READY,
+        ):
             torch["cuda_available"] = False
         if message.kind == Kind.NOT_COMPILED:
             torch["cuda"] = None  # a CPU-only build said so itself

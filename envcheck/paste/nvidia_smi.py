@@ -114,6 +114,8 @@ _Q_FIELDS = {
     "Ecc Mode/Current": "ecc_enabled",
     "Remapped Rows/Pending": "remapped_rows_pending",
     "Remapped Rows/Remapping Failure Occurred": "remapped_rows_failed",
+    "Fabric/State": "fabric_state",  # Not Supported, Not Started, In Progress, Completed
+    "Fabric/Status": "fabric_status",  # Success, or what went wrong (once Completed)
 }
 _INTS = {
     "memory_total_mib",
@@ -166,6 +168,10 @@ def _parse_query(text: str) -> dict[str, Any]:
             gpu[name] = _number(value)
         elif name in ("name", "uuid", "pci_bus_id"):
             gpu[name] = value
+        elif name == "fabric_state":
+            gpu[name] = value.lower().replace(" ", "_")
+        elif name == "fabric_status":
+            gpu[name] = "success" if value == "Success" else value
         elif name == "pci_device_id":
             gpu[name] = "0x" + value.lower().removeprefix("0x")[:4]
         elif value in _FLAGS:

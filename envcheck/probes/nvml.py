@@ -8,6 +8,7 @@ call goes through ``_query``, which keeps the reason a value is missing instead 
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from typing import Any
 
@@ -29,6 +30,9 @@ CLOCK_EVENT_REASONS = {
     0x80: "hw_power_brake_slowdown",
     0x100: "display_clock_setting",
 }
+
+# NVLink fabric registration states (nvml.h, NVML_GPU_FABRIC_STATE_*) -> our names.
+FABRIC_STATES = {0: "not_supported", 1: "not_started", 2: "in_progress", 3: "completed"}
 
 
 class Unavailable(Exception):
@@ -121,6 +125,7 @@ def _gpu(pynvml: Any, index: int) -> dict[str, Any]:
     remapped = raw(
         ("remapped_rows_pending", "remapped_rows_failed"), pynvml.nvmlDeviceGetRemappedRows
     )
+    fabric = raw(("fabric_state", "fabric_status"), _fabric_info(pynvml))
     gpu = {
         "index": index,
         "name": one("name", pynvml.nvmlDeviceGetName, _text),
@@ -153,8 +158,34 @@ def _gpu(pynvml: Any, index: int) -> dict[str, Any]:
             "clock_event_reasons", pynvml.nvmlDeviceGetCurrentClocksEventReasons, _reason_names
         ),
         "persistence_mode": one("persistence_mode", pynvml.nvmlDeviceGetPersistenceMode, bool),
+        **_fabric_fields(pynvml, fabric),
     }
     return {**gpu, "unavailable": unavailable}
+
+
+def _fabric_info(pynvml: Any) -> Any:
+    """A reader of the GPU's NVLink fabric registration (Hopper and newer), named for the stage
+    it prints; a pynvml too old to know the call answers as a driver without it would."""
+
+    def nvmlDeviceGetGpuFabricInfo(handle: Any) -> Any:
+        if not hasattr(pynvml, "c_nvmlGpuFabricInfo_t"):
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+        info = pynvml.c_nvmlGpuFabricInfo_t()
+        pynvml.nvmlDeviceGetGpuFabricInfo(handle, ctypes.byref(info))
+        return info
+
+    return nvmlDeviceGetGpuFabricInfo
+
+
+def _fabric_fields(pynvml: Any, info: Any) -> dict[str, Any]:
+    if info is None:
+        return {"fabric_state": None, "fabric_status": None}
+    state = FABRIC_STATES.get(info.state, f"unknown_{info.state}")
+    # NVML: the status "must be checked only if state returns complete".
+    status = None
+    if state == "completed":
+        status = "success" if info.status == 0 else str(pynvml.NVMLError(info.status))
+    return {"fabric_state": state, "fabric_status": status}
 
 
 def _reason_names(mask: int) -> list[str]:

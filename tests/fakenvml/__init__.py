@@ -10,7 +10,8 @@ library reads the ``key = value`` file named by ``FAKE_NVML_CONFIG`` (``write_co
     nvml_version = 13.580.95.05
     gpu.N.name / uuid / pci_bus_id / pci_device_id / cc / memory_total_mib /
     memory_used_mib / mig / ecc / remapped_rows / retired_pages_pending / pcie /
-    power_limit_mw / temperature / clock_event_reasons / persistence
+    power_limit_mw / temperature / clock_event_reasons / persistence /
+    fabric (state, status: "3,0" is a completed, successful fabric registration)
     gpu.N.state = ok | lost | hang
 
 Any value may be ``not_supported`` or ``no_permission``; a missing ``gpu.N`` field
@@ -107,6 +108,7 @@ def _h100(index: int, bus: int, uuid: str, **overrides: str) -> dict[str, str]:
         "temperature": "38",
         "clock_event_reasons": "0x1",
         "persistence": "1",
+        "fabric": "3,0",  # on an HGX baseboard: registered in the NVLink fabric, successfully
         "state": "ok",
     }
     fields.update(overrides)
@@ -204,6 +206,14 @@ DEGRADED: dict[str, str] = {
     ),
 }
 
+# An HGX H100 whose Fabric Manager is not running: NVML answers, CUDA fails with error 802.
+FABRIC_NOT_STARTED: dict[str, str] = {
+    "init": "ok",
+    **_system("580.95.05", 13000, 13),
+    **_h100(0, 0x19, H100_UUID_0, fabric="1,0"),
+    **_h100(1, 0x3B, H100_UUID_1, fabric="1,0"),
+}
+
 SCENARIOS: dict[str, dict[str, str]] = {
     "one_h100_r580": ONE_H100_R580,
     "two_gpus": TWO_GPUS,
@@ -213,6 +223,7 @@ SCENARIOS: dict[str, dict[str, str]] = {
     "hang_init": HANG_INIT,
     "hang_device": HANG_DEVICE,
     "degraded": DEGRADED,
+    "fabric_not_started": FABRIC_NOT_STARTED,
 }
 
 __all__ = [

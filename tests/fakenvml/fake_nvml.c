@@ -78,6 +78,15 @@ typedef struct {
     unsigned long long total, reserved, free, used;
 } nvmlMemory_v2_t;
 
+/* nvmlGpuFabricInfo_t: the NVLink fabric registration (NVSwitch systems, Hopper and newer). */
+#define NVML_GPU_FABRIC_UUID_LEN 16
+typedef struct {
+    unsigned char clusterUuid[NVML_GPU_FABRIC_UUID_LEN];
+    nvmlReturn_t status; /* meaningful only once state is COMPLETED */
+    unsigned int cliqueId;
+    unsigned char state; /* nvmlGpuFabricState_t: 0 not supported .. 3 completed */
+} nvmlGpuFabricInfo_t;
+
 /* NVML_STRUCT_VERSION(Memory, 2): sizeof in the low bits, version in the top byte. */
 #define nvmlMemory_v2 ((unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
 
@@ -102,7 +111,7 @@ typedef struct {
 
 enum field_id {
     F_NAME, F_UUID, F_PCI_BUS_ID, F_PCI_DEVICE_ID, F_CC, F_MEM_TOTAL, F_MEM_USED, F_MIG,
-    F_ECC, F_REMAPPED, F_RETIRED, F_PCIE, F_POWER, F_TEMP, F_REASONS, F_PERSIST,
+    F_ECC, F_REMAPPED, F_RETIRED, F_PCIE, F_POWER, F_TEMP, F_REASONS, F_PERSIST, F_FABRIC,
     F_COUNT,
     /* system-wide keys share the same storage */
     S_DRIVER = F_COUNT, S_CUDA, S_NVML, S_COUNT
@@ -125,6 +134,7 @@ static const field_spec SPECS[S_COUNT] = {
     [F_TEMP] = {"temperature", K_NUMS, 1, 0},
     [F_REASONS] = {"clock_event_reasons", K_MASK, 0, '|'},
     [F_PERSIST] = {"persistence", K_NUMS, 1, 0},
+    [F_FABRIC] = {"fabric", K_NUMS, 2, ','}, /* state, status */
     [S_DRIVER] = {"driver_version", K_STR, 0, 0},
     [S_CUDA] = {"cuda_driver_version", K_NUMS, 1, 0},
     [S_NVML] = {"nvml_version", K_STR, 0, 0},
@@ -733,4 +743,16 @@ API nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t device,
 API nvmlReturn_t nvmlDeviceGetPersistenceMode(nvmlDevice_t device, nvmlEnableState_t *mode)
 {
     GET_UINTS(device, F_PERSIST, mode);
+}
+
+API nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t device, nvmlGpuFabricInfo_t *info)
+{
+    const field_t *f = NULL;
+    nvmlReturn_t r = dev_field(device, F_FABRIC, info != NULL, &f);
+    if (r != NVML_SUCCESS)
+        return r;
+    memset(info, 0, sizeof(*info));
+    info->state = (unsigned char)f->num[0];
+    info->status = (nvmlReturn_t)f->num[1];
+    return NVML_SUCCESS;
 }
