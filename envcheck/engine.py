@@ -19,8 +19,8 @@ from envcheck.facts import ErrorKind
 # them all, even one whose create call was interrupted before its id came back.
 LABEL = "io.gpu-envkit.run"
 
-# What the engine answers when --gpus is asked of a Docker without the NVIDIA runtime: the only
-# place this text is matched.
+# What the engine answers when --gpus is asked of a Docker without the NVIDIA runtime: written
+# only here, for the engine's errors and for pasted messages (envcheck.messages).
 NO_GPU_DRIVER = "could not select device driver"
 
 TOOLKIT_DOCS = (

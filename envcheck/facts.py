@@ -35,6 +35,7 @@ class ErrorKind:
     DRIVER_NOT_LOADED = "driver_not_loaded"
     VERSION_MISMATCH = "driver_library_mismatch"
     NO_PERMISSION = "no_permission"
+    NVML_UNKNOWN = "nvml_unknown"  # NVML's "Unknown Error": in a container, lost device access
     GPU_LOST = "gpu_lost"
     TIMEOUT = "timeout"
     NOT_INSTALLED = "not_installed"
@@ -50,6 +51,7 @@ class ErrorKind:
         DRIVER_NOT_LOADED,
         VERSION_MISMATCH,
         NO_PERMISSION,
+        NVML_UNKNOWN,
         GPU_LOST,
         TIMEOUT,
         NOT_INSTALLED,

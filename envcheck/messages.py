@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from envcheck.engine import NO_GPU_DRIVER
+
 
 class Kind:
     """Stable tokens for what a message means; checks key their verdicts on them."""
@@ -31,6 +33,11 @@ class Kind:
     CUDNN_MISMATCH = "cudnn_mismatch"
     SHM_EXHAUSTED = "shm_exhausted"  # DataLoader workers ran out of /dev/shm
     NVML_MISMATCH = "nvml_mismatch"  # kernel module and user-space driver differ
+    NVML_UNKNOWN = "nvml_unknown"  # NVML init failed: in a container, device access lost
+    NVML_NO_PERMISSION = "nvml_no_permission"  # the device nodes cannot be opened
+    NO_GPU_RUNTIME = "no_gpu_runtime"  # Docker has no NVIDIA runtime to give containers GPUs
+    CUDA_HOME_MISMATCH = "cuda_home_mismatch"  # nvcc's CUDA major is not torch's
+    IMAGE_NEEDS_NEWER_DRIVER = "image_needs_newer_driver"  # an image's CUDA is past the driver
     SMI_NO_DRIVER = "smi_no_driver"  # nvidia-smi cannot talk to the kernel module
     NO_DEVICES_FOUND = "no_devices_found"
     GPU_LOST = "gpu_lost"
@@ -65,6 +72,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (Kind.UNKNOWN_ERROR, r"CUDA unknown error|CUDA error: unknown error|cudaErrorUnknown"),
         (Kind.UNKNOWN_ERROR, r"CUDA error:? 999\b|Error 999:|CUDA_ERROR_UNKNOWN"),
         (Kind.NO_DEVICE, r"no CUDA-capable device is detected|CUDA_ERROR_NO_DEVICE"),
+        (Kind.NO_DEVICE, r"No CUDA GPUs are available"),
         (
             Kind.SYSTEM_NOT_READY,
             r"system not yet initialized|cudaErrorSystemNotReady|CUDA_ERROR_SYSTEM_NOT_READY",
@@ -87,6 +95,19 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (Kind.SHM_EXHAUSTED, r"insufficient shared memory \(shm\)|out of shared\s+memory"),
         (Kind.SHM_EXHAUSTED, r"DataLoader worker \(pid \d+\) is killed by signal: Bus"),
         (Kind.NVML_MISMATCH, r"Driver/library version mismatch"),
+        (Kind.NVML_UNKNOWN, r"Failed to initialize NVML: Unknown Error"),
+        (Kind.NVML_NO_PERMISSION, r"Failed to initialize NVML: Insufficient Permissions"),
+        (Kind.NO_GPU_RUNTIME, rf"{NO_GPU_DRIVER} \S* ?with capabilities: \[\["),
+        (
+            Kind.NO_GPU_RUNTIME,
+            r"unknown or invalid runtime name: nvidia|Unknown runtime specified nvidia",
+        ),
+        # An image's NVIDIA_REQUIRE_CUDA the host driver does not meet (nvidia-container-cli).
+        (Kind.IMAGE_NEEDS_NEWER_DRIVER, r"unsatisfied condition: cuda\s*>="),
+        (
+            Kind.CUDA_HOME_MISMATCH,
+            r"The detected CUDA version \((?:[\d.]+|%s)\) mismatches the version",
+        ),
         (Kind.SMI_NO_DRIVER, r"NVIDIA-SMI has failed because it couldn.t"),
         (Kind.NO_DEVICES_FOUND, r"^\s*No devices were found\s*$"),
         (Kind.GPU_LOST, r"GPU is lost|fallen off the bus|GPU has fallen off"),
@@ -137,6 +158,18 @@ TOO_OLD_GPU = re.compile(
 # ("torch-2.1.0+cpu" in Ultralytics' banner, `torch.__version__` printed, `pip list`).
 TORCH_VERSION = re.compile(
     r"(?:\btorch[- ]|\btorch==|torch\.__version__\W+)(?P<version>\d+\.\d+(?:\.\d+)?(?:\+\w+)?)"
+)
+IMAGE_NEEDS_CUDA = re.compile(r"unsatisfied condition: cuda\s*>=\s*(?P<cuda>\d+\.\d+)")
+# Read from the text with its whitespace folded: pip indents and wraps the message. torch 2.x
+# formats the versions in; newer releases leave "%s" and pass them as the exception's arguments.
+CUDA_HOME_VERSIONS = re.compile(
+    r"detected CUDA version \((?P<nvcc>\d+\.\d+)[\d.]*\) mismatches the version that was used "
+    r"to compile ?PyTorch \((?P<torch>\d+\.\d+)[\d.]*\)"
+    r"|detected CUDA version \(%s\) mismatches the version that was used to compile ?PyTorch "
+    r"\(%s\)[^']*', ?'(?P<nvcc_arg>\d+\.\d+)[\d.]*', ?'(?P<torch_arg>\d+\.\d+)"
+)
+NVCC_RELEASE = re.compile(
+    r"Cuda compilation tools, release (?P<version>\d+\.\d+), (?P<build>V[\d.]+)"
 )
 CUDA_AVAILABLE = re.compile(r"torch\.cuda\.is_available\(\)\W+(?P<value>True|False)\b")
 DRIVER_FOUND_VERSION = re.compile(r"too old \(found version (?P<version>\d+)\)")

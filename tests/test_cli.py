@@ -106,6 +106,19 @@ def test_driver_failures_each_get_their_remedy(fake_nvml, scenario, kind, words)
     assert proc.returncode == 1
 
 
+def test_nvml_unknown_error_names_the_container_cause_where_it_applies(fake_nvml):
+    proc = run_envcheck("--json", "--no-torch", env=fake_nvml({"init": "unknown_error"}))
+    report = report_of(proc)
+    assert report["facts"]["driver"]["error_kind"] == "nvml_unknown"
+    check = checks_of(report)["driver.present"]
+    assert check["status"] == "fail"
+    assert check["summary"].startswith("NVML cannot initialise: Unknown Error")
+    inside = report["facts"]["container"]["inside"]
+    assert ("daemon-reload" in check["remedy"]["text"]) == (inside is not False)
+    assert ("Xid" in check["remedy"]["text"]) == (inside is not True)
+    assert proc.returncode == 1
+
+
 def test_a_lost_gpu_is_its_own_row_and_the_rest_still_reads(fake_nvml):
     proc = run_envcheck("--json", "--no-torch", env=fake_nvml("gpu_lost"))
     report = report_of(proc)

@@ -221,6 +221,7 @@ def test_gpu_lost_fails_every_query_but_hands_out_the_handle(fake_nvml):
         ("driver_library_mismatch", "LibRmVersionMismatch", 18),
         ("driver_not_loaded", "DriverNotLoaded", 9),
         ({"init": "no_permission"}, "NoPermission", 4),
+        ({"init": "unknown_error"}, "Unknown", 999),
     ],
 )
 def test_init_failures(fake_nvml, scenario, error, code):

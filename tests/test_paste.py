@@ -223,6 +223,38 @@ def test_nvidia_smi_and_collect_env_merge_the_first_input_winning():
             "nvidia-fabricmanager",
         ),
         (
+            'docker: Error response from daemon: could not select device driver "" with '
+            "capabilities: [[gpu]].",
+            "docker.gpu_container",
+            "nvidia-ctk runtime configure",
+        ),
+        (  # docker compose, with the capabilities its deploy section asked for
+            'Error response from daemon: could not select device driver "nvidia" with '
+            "capabilities: [[compute utility]]",
+            "docker.gpu_container",
+            "nvidia-ctk runtime configure",
+        ),
+        (
+            "docker: Error response from daemon: unknown or invalid runtime name: nvidia.",
+            "docker.gpu_container",
+            "NVIDIA Container Toolkit",
+        ),
+        (
+            "nvidia-container-cli: requirement error: unsatisfied condition: cuda>=12.4, please "
+            "update your driver to a newer version, or use an earlier cuda container: unknown",
+            "driver.cuda",
+            "550.54.14",
+        ),
+        (
+            "RuntimeError: The detected CUDA version (12.1) mismatches the version that was used "
+            "to compile PyTorch (11.8). Please make sure to use the same CUDA versions.",
+            "nvcc.version",
+            "CUDA_HOME=/usr/local/cuda-11.8",
+        ),
+        ("Failed to initialize NVML: Unknown Error", "driver.present", "daemon-reload"),
+        ("Failed to initialize NVML: Insufficient Permissions", "driver.present", "permission"),
+        ("RuntimeError: No CUDA GPUs are available", "torch.cuda_build", "CUDA_VISIBLE_DEVICES"),
+        (
             "cupy.cuda.runtime.CUDARuntimeError: cudaErrorSystemNotReady",
             "torch.cuda_build",
             "see gpu.fabric",
@@ -257,6 +289,54 @@ def test_a_wrapped_too_old_warning_still_names_the_gpu_and_a_build_for_it(tmp_pa
     assert compat.covers(build, ["5.0"]) and command == build.pip_command()
     # The table's oldest build already covers sm_50: it cannot say when support began.
     assert "start with" not in found.remedy.text
+
+
+def test_a_pasted_gpu_request_docker_refused_is_judged_by_the_docker_checks(tmp_path):
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        'docker: Error response from daemon: could not select device driver "" with '
+        "capabilities: [[gpu]].\n"
+    )
+    checks = {c.id: c for c in judge(load_inputs([str(path)]), Expectations()).checks}
+    assert checks["docker.engine"].status == PASS and checks["docker.engine"].summary == (
+        "Docker answers"
+    )
+    # The paste says what failed, not which runtimes Docker has: that stays unknown.
+    assert checks["docker.nvidia_runtime"].status == SKIP
+    assert checks["docker.gpu_container"].status == FAIL
+    assert checks["docker.gpu_container"].summary.startswith("a container could not start")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # pip's indented, wrapped copy of torch 2.x's message
+        "      RuntimeError:\n      The detected CUDA version (12.8) mismatches the version that "
+        "was used to compile\n      PyTorch (13.0). Please make sure to use the same CUDA "
+        "versions.\n",
+        # newer torch: the versions are the exception's arguments, "%s" stays in the text
+        "RuntimeError: ('The detected CUDA version (%s) mismatches the version that was used to "
+        "compilePyTorch (%s). Please make sure to use the same CUDA versions.', '12.8', '13.0')\n",
+    ],
+)
+def test_an_extension_build_torch_refused_names_both_cuda_versions(tmp_path, text):
+    path = tmp_path / "paste.txt"
+    path.write_text(text)
+    facts = load_inputs([str(path)])
+    assert (facts.nvcc.version, facts.torch.cuda) == ("12.8", "13.0")
+    assert statuses(facts)["nvcc.version"] == FAIL
+
+
+def test_nvcc_version_output_is_read(tmp_path):
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        "nvcc: NVIDIA (R) Cuda compiler driver\n"
+        "Cuda compilation tools, release 13.0, V13.0.88\n"
+        "Build cuda_13.0.r13.0/compiler.36424714_0\n"
+    )
+    facts = load_inputs([str(path)])
+    assert (facts.nvcc.version, facts.nvcc.build) == ("13.0", "V13.0.88")
+    assert statuses(facts)["nvcc.version"] == SKIP  # torch's CUDA is not in the text
 
 
 def test_cuda_version_from_found_version_and_cudnn_versions(tmp_path):

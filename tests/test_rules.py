@@ -815,6 +815,85 @@ CASES = [
         FAIL,
         "see gpu.fabric",
     ),
+    (
+        "nvml_unknown_in_a_container",
+        "driver.present",
+        {
+            "driver": {"error": "nvmlInit failed: Unknown Error", "error_kind": "nvml_unknown"},
+            "container": {"inside": True},
+        },
+        FAIL,
+        "create-dev-char-symlinks",
+    ),
+    (
+        "nvml_unknown_on_a_host",
+        "driver.present",
+        {
+            "driver": {"error": "nvmlInit failed: Unknown Error", "error_kind": "nvml_unknown"},
+            "container": {"inside": False},
+        },
+        FAIL,
+        "Xid",
+    ),
+    (
+        "image_needs_a_newer_driver",
+        "driver.cuda",
+        {
+            "torch": {
+                "messages": [
+                    "nvidia-container-cli: requirement error: unsatisfied condition: cuda>=13.1, "
+                    "please update your driver to a newer version, or use an earlier cuda container"
+                ]
+            }
+        },
+        FAIL,
+        "needs CUDA 13.1, newer than the host driver (580.159.04, CUDA 13.0) supports",
+    ),
+    (
+        "extension_build_refused_the_toolkit",
+        "nvcc.version",
+        {
+            "nvcc": {"path": "/usr/local/cuda/bin/nvcc", "version": "12.8"},
+            "torch": {
+                "messages": [
+                    "RuntimeError: The detected CUDA version (12.8) mismatches the version that "
+                    "was used to compile PyTorch (13.0). Please make sure to use the same CUDA "
+                    "versions."
+                ]
+            },
+        },
+        FAIL,
+        "export CUDA_HOME=/usr/local/cuda-13.0",
+    ),
+    (
+        "no_cuda_gpus_available",
+        "torch.cuda_build",
+        {
+            "torch": {
+                "cuda_available": False,
+                "cuda_error": "RuntimeError: No CUDA GPUs are available",
+            }
+        },
+        FAIL,
+        "nvidia-smi -L",
+    ),
+    (
+        "gpu_container_test_image_needs_a_newer_driver",
+        "docker.gpu_container",
+        {
+            "docker": {
+                "present": True,
+                "reachable": True,
+                "gpu_container_image": "nvidia/cuda:13.1.0-base-ubuntu24.04",
+                "gpu_container_ok": False,
+                "gpu_container_error": "OCI runtime create failed: ... nvidia-container-cli: "
+                "requirement error: unsatisfied condition: cuda>=13.1, please update your driver",
+                "gpu_container_error_kind": "other",
+            }
+        },
+        FAIL,
+        "needs CUDA 13.1",
+    ),
     ("idle_is_not_throttling", "gpu.throttle", {}, PASS, "no throttling"),
     (
         "thermal_throttle_warns",

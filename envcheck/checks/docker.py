@@ -10,7 +10,9 @@ Remedies come from ``envcheck.engine.REMEDIES``, keyed on the recorded error kin
 
 from __future__ import annotations
 
+from envcheck import messages
 from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
+from envcheck.checks.driver import image_needs_newer_driver
 from envcheck.engine import DEFAULT_HOST, remedy
 from envcheck.expect import Expectations
 from envcheck.facts import ErrorKind, Facts
@@ -33,7 +35,9 @@ def engine(facts: Facts, expect: Expectations) -> Finding:
     if not docker.present:
         return skipped("no Docker engine on this host")
     if docker.reachable:
-        return passed(f"Docker {docker.server_version} answers at {docker.host}")
+        version = f" {docker.server_version}" if docker.server_version else ""
+        at = f" at {docker.host}" if docker.host else ""  # a pasted error says neither
+        return passed(f"Docker{version} answers{at}")
     if docker.error_kind == ErrorKind.NOT_INSTALLED:
         return skipped(
             f"Docker at {docker.host} not checked: the Docker SDK for Python is not installed "
@@ -54,6 +58,8 @@ def nvidia_runtime(facts: Facts, expect: Expectations) -> Finding:
         return skipped(f"Docker: {reason}")
     if not docker.reachable:
         return skipped("no Docker engine to ask")
+    if reason := not_reported(docker, "runtimes"):
+        return skipped(f"Docker's runtimes: {reason}")
     ways = []
     if "nvidia" in docker.runtimes:
         ways.append("the nvidia runtime")
@@ -83,7 +89,7 @@ def gpu_container(facts: Facts, expect: Expectations) -> Finding:
         return skipped("no Docker engine to ask")
     if docker.gpu_container_ok is None:
         return skipped("not tried (envcheck --docker-gpu-test IMAGE starts one)")
-    image = docker.gpu_container_image
+    image = docker.gpu_container_image or "a container"
     if docker.gpu_container_ok:
         return passed(f"{image} started with all GPUs and listed them")
     error = docker.gpu_container_error or "unknown error"
@@ -91,9 +97,12 @@ def gpu_container(facts: Facts, expect: Expectations) -> Finding:
     if kind == ErrorKind.NO_GPU_RUNTIME:
         return failed(f"{image} could not start with GPUs: {error}", *_fix(facts, kind))
     if kind == ErrorKind.IMAGE_NOT_FOUND:
-        return failed(f"{image} could not start: {error}", *_fix(facts, kind, image or "IMAGE"))
+        named = docker.gpu_container_image or "IMAGE"
+        return failed(f"{image} could not start: {error}", *_fix(facts, kind, named))
     if kind in (ErrorKind.NOT_RUNNING, ErrorKind.NO_PERMISSION, ErrorKind.TIMEOUT):
         return failed(f"{image} with GPUs failed: {error}", *_fix(facts, kind))
+    if needs := messages.IMAGE_NEEDS_CUDA.search(error):
+        return image_needs_newer_driver(facts, needs.group("cuda"), error)
     return failed(
         f"{image} with GPUs failed: {error}",
         "Run the same by hand to see the whole message.",

@@ -69,10 +69,15 @@ _DRIVER_ERRORS = {
         "mokutil --sb-state",
     ),
     ErrorKind.VERSION_MISMATCH: lambda facts: _mismatch(facts),
+    ErrorKind.NVML_UNKNOWN: lambda facts: _nvml_unknown(facts),
     ErrorKind.NO_PERMISSION: lambda facts: failed(
         "no permission to open the NVIDIA device nodes",
-        "Check the device nodes' permissions; inside a container, pass the GPUs with --gpus.",
+        "The driver makes /dev/nvidia* mode 0666 by default; some distributions' packages make "
+        "them group-owned (e.g. video): add the user to that group. Rootless podman drops the "
+        "user's extra groups: run it with --group-add keep-groups. Inside a container, pass the "
+        "GPUs (--gpus all, or the CDI device nvidia.com/gpu=all).",
         "ls -l /dev/nvidia*",
+        "id   # is the user in the device nodes' group?",
     ),
     ErrorKind.TIMEOUT: lambda facts: failed(
         facts.driver.error or "NVML did not answer",
@@ -83,6 +88,35 @@ _DRIVER_ERRORS = {
         "sudo nvidia-smi -pm 1",
     ),
 }
+
+
+def _nvml_unknown(facts: Facts) -> Finding:
+    """NVML's "Unknown Error" at init. Inside a container it means the container lost its access
+    to the GPU device nodes: with runc and the systemd cgroup driver, a `systemctl daemon-reload`
+    on the host re-applies the container's device rules without the NVIDIA devices (NVIDIA's
+    notice, github.com/NVIDIA/nvidia-docker/issues/1730). On a host it is the driver's state."""
+    container = (
+        "Inside a container it lost access to the GPU device nodes, most often after `systemctl "
+        "daemon-reload` on the host (runc with the systemd cgroup driver re-applies the device "
+        "rules without the GPUs): recreate the container (or the pod) to get them back. To stop "
+        "it recurring, create the /dev/char symlinks runc needs on the host (NVIDIA's "
+        "workaround, with a udev rule to keep them), or run Docker with the cgroupfs driver."
+    )
+    host = (
+        "On a host the driver is in a bad state: look for Xid errors in the kernel log; a reboot "
+        "clears it."
+    )
+    container_commands = (
+        "docker rm -f CONTAINER && docker run --gpus all ...   # or delete the pod",
+        "sudo nvidia-ctk system create-dev-char-symlinks --create-all   # on the host",
+    )
+    host_commands = ("sudo dmesg | grep -i -E 'nvrm|xid'", "sudo reboot")
+    summary = "NVML cannot initialise: Unknown Error"
+    if facts.container.inside:
+        return failed(f"{summary} (inside a container)", container, *container_commands)
+    if facts.container.inside is False:
+        return failed(summary, host, *host_commands)
+    return failed(summary, f"{container} {host}", *container_commands, *host_commands)
 
 
 def _mismatch(facts: Facts) -> Finding:
@@ -184,6 +218,9 @@ def driver_cuda(facts: Facts, expect: Expectations) -> Finding:
     forward-compatibility package is installed (datacenter GPUs only).
     """
     driver = facts.driver
+    image = messages.first(facts.torch.messages, Kind.IMAGE_NEEDS_NEWER_DRIVER)
+    if image and (needs := messages.IMAGE_NEEDS_CUDA.search(image.line)):
+        return image_needs_newer_driver(facts, needs.group("cuda"), image.line)
     too_old = messages.first(facts.torch.messages, Kind.DRIVER_TOO_OLD)
     no_torch = without_cuda_torch(facts)
     if no_torch and not too_old:
@@ -217,6 +254,25 @@ def driver_cuda(facts: Facts, expect: Expectations) -> Finding:
     torch = f"torch {facts.torch.version}" if facts.torch.version else "torch"
     why = f"{named} supports CUDA {driver.cuda}, {torch} needs CUDA {runtime}"
     return _driver_too_old(facts, runtime, why)
+
+
+def image_needs_newer_driver(facts: Facts, cuda: str, line: str) -> Finding:
+    """A container image's NVIDIA_REQUIRE_CUDA the host driver does not meet. The NVIDIA
+    Container Toolkit compares it with the CUDA release the driver reports, so minor-version
+    compatibility does not count here: the driver must be the release's own or newer."""
+    floor = compat.min_driver_for_release(cuda)
+    driver = f" ({facts.driver.version}, CUDA {facts.driver.cuda})" if facts.driver.cuda else ""
+    wanted = floor or f"one that supports CUDA {cuda}"
+    return failed(
+        f"the container image needs CUDA {cuda}, newer than the host driver{driver} supports: "
+        f"{line}",
+        f"Upgrade the host's NVIDIA driver to {wanted} or newer, "
+        "or use an image built for the CUDA the driver supports (nvidia-smi's 'CUDA Version'). "
+        "Within one CUDA major, NVIDIA_DISABLE_REQUIRE=1 skips the check and relies on "
+        "minor-version compatibility (PTX newer than the driver will not JIT-compile).",
+        f"sudo ubuntu-drivers install   # a driver ≥ {floor or 'supporting CUDA ' + cuda}",
+        "nvidia-smi   # 'CUDA Version': the newest CUDA image this driver runs",
+    )
 
 
 def _driver_too_old(facts: Facts, runtime: str | None, why: str) -> Finding:

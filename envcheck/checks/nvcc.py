@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from envcheck.checks import Finding, check, not_reported, passed, skipped, warned
+from envcheck import messages
+from envcheck.checks import Finding, check, failed, not_reported, passed, skipped, warned
 from envcheck.expect import Expectations
 from envcheck.facts import Facts
+from envcheck.messages import Kind
 
 
 @check("nvcc.version", "nvcc matches torch's CUDA")
@@ -31,7 +33,11 @@ def nvcc_version(facts: Facts, expect: Expectations) -> Finding:
         return passed(f"{where} (torch is not a CUDA build here: nothing to match)")
     if nvcc.version and nvcc.version.split(".")[0] != torch.cuda.split(".")[0]:
         major = torch.cuda.split(".")[0]
-        return warned(
+        # torch.utils.cpp_extension refuses such a toolkit: where a build already failed on it
+        # (its message was seen) that is a failure, otherwise a warning for builds to come.
+        refused = messages.first(torch.messages, Kind.CUDA_HOME_MISMATCH)
+        judge = failed if refused else warned
+        return judge(
             f"{where}, but torch was built with CUDA {torch.cuda}: extensions will not build",
             f"Point CUDA_HOME and PATH at a CUDA {major}.x toolkit before building extensions "
             "(torch.utils.cpp_extension uses CUDA_HOME, else the nvcc on PATH), or use the "

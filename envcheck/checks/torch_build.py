@@ -191,6 +191,13 @@ _UNUSABLE = {
         "sudo reboot",
     ),
     Kind.DRIVER_TOO_OLD: ("The driver is older than torch's CUDA: see driver.cuda.",),
+    Kind.NO_DEVICE: (
+        "CUDA sees no GPU: CUDA_VISIBLE_DEVICES hides them (empty, -1, or indices or UUIDs that do "
+        "not exist), the container was started without GPUs (--gpus all, or a nvidia.com/gpu "
+        "resource in Kubernetes), or the driver itself sees none (see driver.present).",
+        'echo "CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"',
+        "nvidia-smi -L",
+    ),
     Kind.SYSTEM_NOT_READY: (
         "CUDA error 802: the GPUs are not registered in the NVLink fabric: see gpu.fabric.",
     ),
@@ -219,11 +226,13 @@ def cuda_build(facts: Facts, expect: Expectations) -> Finding:
     torch = facts.torch
     gpu_host = _gpu_host(facts)
     label = f"torch {torch.version}" if torch.version else "torch"
+    hidden = facts.env.get("CUDA_VISIBLE_DEVICES")
+    shown = f" (CUDA_VISIBLE_DEVICES={hidden!r})" if hidden is not None else ""
     if torch.cuda_available is not True:
         seen = messages.first([*torch.messages, torch.cuda_error or ""], *_UNUSABLE)
         if seen:
             text, *commands = _UNUSABLE[seen.kind]
-            return failed(f"{label} cannot use the GPUs: {seen.line}", text, *commands)
+            return failed(f"{label} cannot use the GPUs: {seen.line}{shown}", text, *commands)
     if not torch.cuda:
         if reason := not_reported(torch, "cuda"):
             return skipped(f"torch's CUDA build: {reason}")
@@ -247,11 +256,8 @@ def cuda_build(facts: Facts, expect: Expectations) -> Finding:
         return skipped(f"whether {label} sees the GPUs: {reason}")
     if not torch.cuda_available:
         why = torch.cuda_error or "torch.cuda.is_available() is False"
-        hidden = facts.env.get("CUDA_VISIBLE_DEVICES")
-        if hidden is not None:
-            why += f" (CUDA_VISIBLE_DEVICES={hidden!r})"
         return failed(
-            f"torch {torch.version} cannot use the GPUs: {why}",
+            f"torch {torch.version} cannot use the GPUs: {why}{shown}",
             "Fix the driver first if its checks fail; in a container, start it with --gpus all; "
             "check that CUDA_VISIBLE_DEVICES does not hide the GPUs.",
         )

@@ -19,11 +19,17 @@ _DRIVER_ERRORS = {
     Kind.NVML_MISMATCH: ErrorKind.VERSION_MISMATCH,
     Kind.SMI_NO_DRIVER: ErrorKind.DRIVER_NOT_LOADED,
     Kind.NO_DRIVER: ErrorKind.LIBRARY_NOT_FOUND,
+    Kind.NVML_UNKNOWN: ErrorKind.NVML_UNKNOWN,
+    Kind.NVML_NO_PERMISSION: ErrorKind.NO_PERMISSION,
 }
 
 
 def detect(text: str) -> bool:
-    return bool(messages.classify(text) or messages.CUDA_AVAILABLE.search(text))
+    return bool(
+        messages.classify(text)
+        or messages.CUDA_AVAILABLE.search(text)
+        or messages.NVCC_RELEASE.search(text)
+    )
 
 
 def _cc_from_sm(digits: str) -> str:
@@ -51,6 +57,8 @@ def parse(text: str) -> dict[str, Any]:
             torch["cuda"] = None  # a CPU-only build, by its own name
     if match := messages.CUDA_AVAILABLE.search(text):
         torch["cuda_available"] = match.group("value") == "True"
+    if match := messages.NVCC_RELEASE.search(text):  # `nvcc --version` pasted
+        observed["nvcc"] = {"version": match.group("version"), "build": match.group("build")}
     if not found:
         return observed
     torch["messages"] = [m.line for m in found]
@@ -95,6 +103,21 @@ def parse(text: str) -> dict[str, Any]:
             for key, numbers in (("cudnn_compiled", compiled), ("cudnn", runtime)):
                 if version := _cudnn(numbers):  # what does not parse stays unknown
                     torch[key] = version
+        if message.kind == Kind.NO_GPU_RUNTIME and "docker" not in observed:
+            # The engine answered a --gpus request, and could not give the container GPUs.
+            observed["docker"] = {
+                "present": True,
+                "reachable": True,
+                "gpu_container_ok": False,
+                "gpu_container_error": line,
+                "gpu_container_error_kind": ErrorKind.NO_GPU_RUNTIME,
+            }
+        if message.kind == Kind.CUDA_HOME_MISMATCH and (
+            match := messages.CUDA_HOME_VERSIONS.search(" ".join(text.split()))
+        ):
+            nvcc = observed.setdefault("nvcc", {})
+            nvcc.setdefault("version", match.group("nvcc") or match.group("nvcc_arg"))
+            torch.setdefault("cuda", match.group("torch") or match.group("torch_arg"))
         if message.kind == Kind.NO_DEVICES_FOUND:
             observed["gpus"] = []
         if message.kind == Kind.GPU_LOST:

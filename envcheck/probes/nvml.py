@@ -51,6 +51,7 @@ def _error_kind(pynvml: Any, exc: Exception) -> str:
         pynvml.NVML_ERROR_DRIVER_NOT_LOADED: ErrorKind.DRIVER_NOT_LOADED,
         pynvml.NVML_ERROR_LIB_RM_VERSION_MISMATCH: ErrorKind.VERSION_MISMATCH,
         pynvml.NVML_ERROR_NO_PERMISSION: ErrorKind.NO_PERMISSION,
+        pynvml.NVML_ERROR_UNKNOWN: ErrorKind.NVML_UNKNOWN,
         pynvml.NVML_ERROR_GPU_IS_LOST: ErrorKind.GPU_LOST,
     }.get(code, ErrorKind.OTHER)
 

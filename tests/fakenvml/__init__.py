@@ -4,7 +4,8 @@
 subprocess whose ``LD_LIBRARY_PATH`` puts it first (``env_for``).  At ``nvmlInit`` the
 library reads the ``key = value`` file named by ``FAKE_NVML_CONFIG`` (``write_config``):
 
-    init = ok | hang | driver_not_loaded | lib_rm_version_mismatch | no_permission
+    init = ok | hang | driver_not_loaded | lib_rm_version_mismatch | no_permission |
+           unknown_error
     driver_version = 580.95.05          # defaults: 580.95.05 / 13000 / 13.580.95.05
     cuda_driver_version = 13000
     nvml_version = 13.580.95.05

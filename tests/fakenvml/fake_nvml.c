@@ -148,7 +148,9 @@ typedef struct {
 } field_t;
 
 enum dev_state { ST_OK, ST_LOST, ST_HANG };
-enum init_mode { INIT_OK, INIT_HANG, INIT_DRIVER_NOT_LOADED, INIT_MISMATCH, INIT_NO_PERMISSION };
+enum init_mode {
+    INIT_OK, INIT_HANG, INIT_DRIVER_NOT_LOADED, INIT_MISMATCH, INIT_NO_PERMISSION, INIT_UNKNOWN
+};
 
 /* A handle is a pointer to one of these; the struct tag makes it an nvmlDevice_t. */
 struct nvmlDevice_st {
@@ -283,9 +285,10 @@ static int load_config(enum init_mode *mode)
 
         if (strcmp(key, "init") == 0) {
             static const char *const modes[] = {"ok", "hang", "driver_not_loaded",
-                                                "lib_rm_version_mismatch", "no_permission"};
+                                                "lib_rm_version_mismatch", "no_permission",
+                                                "unknown_error"};
             int found = 0;
-            for (int m = 0; m < 5; m++)
+            for (int m = 0; m < (int)(sizeof(modes) / sizeof(modes[0])); m++)
                 if (strcmp(value, modes[m]) == 0) {
                     *mode = (enum init_mode)m;
                     found = 1;
@@ -443,6 +446,8 @@ API nvmlReturn_t nvmlInitWithFlags(unsigned int flags)
         return NVML_ERROR_LIB_RM_VERSION_MISMATCH;
     case INIT_NO_PERMISSION:
         return NVML_ERROR_NO_PERMISSION;
+    case INIT_UNKNOWN: /* what a container that lost its device access gets */
+        return NVML_ERROR_UNKNOWN;
     case INIT_OK:
         break;
     }
