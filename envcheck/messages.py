@@ -39,6 +39,7 @@ class Kind:
     CUDA_HOME_MISMATCH = "cuda_home_mismatch"  # nvcc's CUDA major is not torch's
     IMAGE_NEEDS_NEWER_DRIVER = "image_needs_newer_driver"  # an image's CUDA is past the driver
     SMI_NO_DRIVER = "smi_no_driver"  # nvidia-smi cannot talk to the kernel module
+    MODULE_NOT_LOADED = "module_not_loaded"  # modprobe: Secure Boot, or none for this kernel
     NO_DEVICES_FOUND = "no_devices_found"
     GPU_LOST = "gpu_lost"
 
@@ -95,6 +96,18 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (Kind.SHM_EXHAUSTED, r"insufficient shared memory \(shm\)|out of shared\s+memory"),
         (Kind.SHM_EXHAUSTED, r"DataLoader worker \(pid \d+\) is killed by signal: Bus"),
         (Kind.NVML_MISMATCH, r"Driver/library version mismatch"),
+        (Kind.NVML_MISMATCH, r"NVRM: API mismatch: the client"),  # the kernel log
+        # Secure Boot (or lockdown) refusing an unsigned module; no module for the running kernel.
+        (
+            Kind.MODULE_NOT_LOADED,
+            r"could not insert 'nvidia[\w-]*': (?:Key was rejected by service|Required key not "
+            r"available)|Lockdown: modprobe: unsigned module loading is restricted|not signed by "
+            r"a key that is trusted by the kernel",
+        ),
+        (
+            Kind.MODULE_NOT_LOADED,
+            r"Module nvidia[\w-]* not found(?: in directory /lib/modules/|\.)",
+        ),
         (Kind.NVML_UNKNOWN, r"Failed to initialize NVML: Unknown Error"),
         (Kind.NVML_NO_PERMISSION, r"Failed to initialize NVML: Insufficient Permissions"),
         (Kind.NO_GPU_RUNTIME, rf"{NO_GPU_DRIVER} \S* ?with capabilities: \[\["),

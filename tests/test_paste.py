@@ -252,6 +252,27 @@ def test_nvidia_smi_and_collect_env_merge_the_first_input_winning():
             "CUDA_HOME=/usr/local/cuda-11.8",
         ),
         ("Failed to initialize NVML: Unknown Error", "driver.present", "daemon-reload"),
+        (
+            "modprobe: ERROR: could not insert 'nvidia': Key was rejected by service",
+            "driver.present",
+            "mokutil",
+        ),
+        (
+            "modprobe: FATAL: Module nvidia not found in directory /lib/modules/6.8.0-45-generic",
+            "driver.present",
+            "dkms autoinstall",
+        ),
+        (
+            "NVRM: API mismatch: the client has the version 580.95.05, but",
+            "driver.present",
+            "sudo reboot",
+        ),
+        (  # newer kernels name the client
+            "NVRM: API mismatch: the client 'nvidia-smi' (pid 1005)",
+            "driver.present",
+            "sudo reboot",
+        ),
+        ("modprobe: FATAL: Module nvidia-uvm not found.", "driver.present", "DKMS"),
         ("Failed to initialize NVML: Insufficient Permissions", "driver.present", "permission"),
         ("RuntimeError: No CUDA GPUs are available", "torch.cuda_build", "CUDA_VISIBLE_DEVICES"),
         (
@@ -337,6 +358,19 @@ def test_nvcc_version_output_is_read(tmp_path):
     facts = load_inputs([str(path)])
     assert (facts.nvcc.version, facts.nvcc.build) == ("13.0", "V13.0.88")
     assert statuses(facts)["nvcc.version"] == SKIP  # torch's CUDA is not in the text
+
+
+def test_modprobe_says_why_the_module_is_not_loaded_in_place_of_nvidia_smi(tmp_path):
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure "
+        "that the latest NVIDIA driver is installed and running.\n"
+        "modprobe: ERROR: could not insert 'nvidia': Key was rejected by service\n"
+    )
+    found = {c.id: c for c in judge(load_inputs([str(path)]), Expectations()).checks}
+    check = found["driver.present"]
+    assert check.summary.endswith("could not insert 'nvidia': Key was rejected by service")
+    assert check.remedy.text.startswith("Secure Boot rejected the unsigned module")
 
 
 def test_cuda_version_from_found_version_and_cudnn_versions(tmp_path):

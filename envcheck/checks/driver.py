@@ -56,18 +56,46 @@ def _no_driver(facts: Facts) -> Finding:
     )
 
 
-_DRIVER_ERRORS = {
-    ErrorKind.DRIVER_NOT_LOADED: lambda facts: failed(
-        "the NVIDIA kernel module is not loaded",
-        "Load it; if that fails, the kernel log says why: Secure Boot rejects an unsigned "
-        "module ('Key was rejected by service': enroll the DKMS signing key with mokutil, or "
-        "disable Secure Boot); after a kernel update the module must be rebuilt for the running "
-        "kernel (DKMS), or the driver reinstalled.",
+SECURE_BOOT = (
+    "Secure Boot rejected the unsigned module: enroll the signing key DKMS made (mokutil "
+    "--import, then confirm it in the MOK manager at the next boot), or disable Secure Boot."
+)
+NO_MODULE_FOR_KERNEL = (
+    "No module was built for the running kernel (a kernel update, with the driver installed "
+    "without DKMS): install this kernel's headers and rebuild it with DKMS, or reinstall the "
+    "driver with DKMS so updates rebuild it."
+)
+
+
+def _not_loaded(facts: Facts) -> Finding:
+    """The kernel module is not loaded. A pasted modprobe line says why; otherwise both usual
+    causes are named, with where to look."""
+    error = facts.driver.error or ""
+    # NVML's own "not loaded" says nothing more; modprobe's and nvidia-smi's lines do.
+    summary = "the NVIDIA kernel module is not loaded" + (
+        f": {error}" if error and "not loaded" not in error else ""
+    )
+    commands = (
         "sudo modprobe nvidia",
         "sudo dmesg | grep -i nvidia",
         "sudo dkms autoinstall   # rebuild the module for the running kernel",
         "mokutil --sb-state",
-    ),
+    )
+    if messages.first([error], Kind.MODULE_NOT_LOADED):
+        text = NO_MODULE_FOR_KERNEL if "not found" in error else SECURE_BOOT
+        return failed(summary, text, *commands)
+    return failed(
+        summary,
+        "Load it; if that fails, the kernel log says why: Secure Boot rejects an unsigned "
+        "module ('Key was rejected by service': enroll the DKMS signing key with mokutil, or "
+        "disable Secure Boot); after a kernel update the module must be rebuilt for the running "
+        "kernel (DKMS), or the driver reinstalled.",
+        *commands,
+    )
+
+
+_DRIVER_ERRORS = {
+    ErrorKind.DRIVER_NOT_LOADED: _not_loaded,
     ErrorKind.VERSION_MISMATCH: lambda facts: _mismatch(facts),
     ErrorKind.NVML_UNKNOWN: lambda facts: _nvml_unknown(facts),
     ErrorKind.NO_PERMISSION: lambda facts: failed(

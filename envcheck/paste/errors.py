@@ -18,6 +18,7 @@ from envcheck.messages import Kind
 _DRIVER_ERRORS = {
     Kind.NVML_MISMATCH: ErrorKind.VERSION_MISMATCH,
     Kind.SMI_NO_DRIVER: ErrorKind.DRIVER_NOT_LOADED,
+    Kind.MODULE_NOT_LOADED: ErrorKind.DRIVER_NOT_LOADED,
     Kind.NO_DRIVER: ErrorKind.LIBRARY_NOT_FOUND,
     Kind.NVML_UNKNOWN: ErrorKind.NVML_UNKNOWN,
     Kind.NVML_NO_PERMISSION: ErrorKind.NO_PERMISSION,
@@ -95,7 +96,16 @@ def parse(text: str) -> dict[str, Any]:
             torch["cuda_available"] = False
         if message.kind == Kind.LIBRARY_MISSING:
             torch.update(error=line, error_kind=ErrorKind.IMPORT_FAILED)
-        if message.kind in _DRIVER_ERRORS and "error" not in driver:
+        # The first driver error wins, except that modprobe's line, which says why the module
+        # is not loaded, takes the place of nvidia-smi's, which only says that it is not.
+        if message.kind in _DRIVER_ERRORS and (
+            "error" not in driver
+            or (
+                message.kind == Kind.MODULE_NOT_LOADED
+                and driver.get("error_kind") == ErrorKind.DRIVER_NOT_LOADED
+                and not messages.first([driver["error"]], Kind.MODULE_NOT_LOADED)
+            )
+        ):
             driver.update(error=line, error_kind=_DRIVER_ERRORS[message.kind])
         if message.kind == Kind.CUDNN_MISMATCH and (match := messages.CUDNN_VERSIONS.search(line)):
             compiled = match.group("compiled") or match.group("compiled_int")
