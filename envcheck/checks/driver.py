@@ -86,10 +86,8 @@ def _not_loaded(facts: Facts) -> Finding:
         return failed(summary, text, *commands)
     return failed(
         summary,
-        "Load it; if that fails, the kernel log says why: Secure Boot rejects an unsigned "
-        "module ('Key was rejected by service': enroll the DKMS signing key with mokutil, or "
-        "disable Secure Boot); after a kernel update the module must be rebuilt for the running "
-        "kernel (DKMS), or the driver reinstalled.",
+        "Load it; if that fails, modprobe and the kernel log say why. 'Key was rejected by "
+        f"service': {SECURE_BOOT} 'Module nvidia not found': {NO_MODULE_FOR_KERNEL}",
         *commands,
     )
 
