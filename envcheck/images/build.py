@@ -209,26 +209,31 @@ def remove_leftovers(client: Any, build_id: str) -> None:
     """Remove the untagged images of build ``build_id``, once the engine has stopped building.
 
     Polls until none is left, for at most SETTLE_SECONDS: a failed or interrupted build may
-    still hold its last step's container for a moment, and one engine error is worth a retry
-    (an engine that keeps failing is not waited for). Never raises an SDK error: a leftover that
-    cannot go must not hide the build's own outcome.
+    still hold its last step's container for a moment. "Nothing left" must be seen twice in a
+    row, since the engine removes a failed step's container and its images in steps of its own.
+    A conflict (an image still in use) or an image already gone is the engine settling and is
+    waited out; other engine errors are retried, three in a row and the engine is not waited for.
+    Never raises an SDK error: a leftover that cannot go must not hide the build's own outcome.
     """
     mine = {"label": f"{BUILD_ID_LABEL}={build_id}"}
     deadline = time.monotonic() + SETTLE_SECONDS
-    errors = 0
-    while time.monotonic() < deadline and errors < 3:
+    errors = clean = 0
+    while time.monotonic() < deadline and errors < 3 and clean < 2:
         try:
             # The step containers inherit the label; while one exists the engine is at work.
-            if not client.containers.list(all=True, filters=mine):
-                images = client.images.list(filters={**mine, "dangling": True})
-                if not images:
-                    return
+            if client.containers.list(all=True, filters=mine):
+                clean = 0
+            elif images := client.images.list(filters={**mine, "dangling": True}):
+                clean = 0
                 for image in images:  # its untagged parents go with it (noprune=False)
                     client.images.remove(image.id, force=False, noprune=False)
-                errors = 0
-                continue
-        except sdk_errors():
-            errors += 1
+            else:
+                clean += 1
+            errors = 0
+        except sdk_errors() as exc:
+            clean = 0
+            if getattr(exc, "status_code", None) not in (404, 409):
+                errors += 1
         time.sleep(0.2)
 
 

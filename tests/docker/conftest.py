@@ -146,6 +146,22 @@ def no_leftovers(engine):
     yield
     assert labelled(engine) == []
     assert {c.id for c in engine.containers.list(all=True)} == before
-    assert dangling(engine) <= images_before
+    new = dangling(engine) - images_before
+    assert not new, describe_images(engine, new)
     ours = engine.images.list(filters={"dangling": True, "label": build_mod.BUILD_ID_LABEL})
-    assert ours == []
+    assert ours == [], describe_images(engine, {i.id for i in ours})
+
+
+def describe_images(engine, ids) -> str:
+    """What a leftover image is (its build id, when it was made, from what): for the failure
+    message, so that a leftover says which build and step left it."""
+    lines = []
+    for image_id in sorted(ids):
+        attrs = engine.api.inspect_image(image_id)
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        cmd = " ".join((attrs.get("ContainerConfig") or attrs.get("Config") or {}).get("Cmd") or [])
+        lines.append(
+            f"{image_id[:19]} created {attrs.get('Created')} parent {attrs.get('Parent', '')[:19]} "
+            f"build {labels.get(build_mod.BUILD_ID_LABEL)} step {cmd[:120]!r}"
+        )
+    return "leftover images:\n" + "\n".join(lines)
