@@ -64,10 +64,13 @@ def parse(text: str) -> dict[str, Any]:
         return observed
     torch["messages"] = [m.line for m in found]
     gpus: dict[int, dict[str, Any]] = {}
-    # torch's capability warnings state the GPU on a line of their own: a pasted warning is often
-    # wrapped, "Found GPU0 ... which is of cuda capability 5.0." on one line and "PyTorch no longer
-    # supports this GPU" on the next, so these are read from every line, not only classified ones.
+    # torch's capability warnings state the GPU, and the build's architectures, on lines of their
+    # own: a pasted warning is often wrapped, "Found GPU0 ... which is of cuda capability 5.0." on
+    # one line and "PyTorch no longer supports this GPU" on the next, so these are read from every
+    # line, not only classified ones.
     for line in text.splitlines():
+        if match := messages.SUPPORTED_ARCHS.search(line):
+            torch["arch_list"] = match.group(1).split()
         if match := messages.SM_NOT_COMPATIBLE.search(line):
             gpus.setdefault(len(gpus), {}).update(
                 name=match.group("name").strip(), compute_capability=_cc_from_sm(match.group("cc"))
@@ -132,9 +135,6 @@ def parse(text: str) -> dict[str, Any]:
             observed["gpus"] = []
         if message.kind == Kind.GPU_LOST:
             gpus.setdefault(len(gpus), {}).update(error=line, error_kind=ErrorKind.GPU_LOST)
-    for line in text.splitlines():
-        if match := messages.SUPPORTED_ARCHS.search(line):
-            torch["arch_list"] = match.group(1).split()
     if gpus:
         observed["gpus"] = [{"index": i, **g} for i, g in sorted(gpus.items())]
     return observed
